@@ -1,0 +1,3 @@
+import StackCommands
+
+StackMain.run()

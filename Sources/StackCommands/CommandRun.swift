@@ -1,0 +1,85 @@
+import Foundation
+
+/// What a command needs from the world, passed in so tests can replace any part.
+public struct RunEnvironment: Sendable {
+    public var environment: [String: String]
+    public var currentDirectory: URL
+    public var console: Console
+    public var cancellator: Cancellator
+    public var makeRunner: @Sendable ([String: String]) throws -> any DockerRunning
+    public var clock: @Sendable () -> Date
+
+    public init(
+        environment: [String: String],
+        currentDirectory: URL,
+        console: Console,
+        cancellator: Cancellator,
+        makeRunner: @escaping @Sendable ([String: String]) throws -> any DockerRunning,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.environment = environment
+        self.currentDirectory = currentDirectory
+        self.console = console
+        self.cancellator = cancellator
+        self.makeRunner = makeRunner
+        self.clock = clock
+    }
+
+    public static func live() -> RunEnvironment {
+        RunEnvironment(
+            environment: ProcessInfo.processInfo.environment,
+            currentDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+            console: .standard,
+            cancellator: .shared,
+            makeRunner: { try SystemDockerRunner.locate(environment: $0) }
+        )
+    }
+}
+
+/// Runs one build command from start to end: workspace, builder, phases, timings, table.
+public struct CommandRun {
+    public var command: String
+    public var options: WorkspaceOptions
+    public var world: RunEnvironment
+
+    public init(command: String, options: WorkspaceOptions, world: RunEnvironment) {
+        self.command = command
+        self.options = options
+        self.world = world
+    }
+
+    public func execute(plan: (Workspace) throws -> [Phase]) throws {
+        let workspace = try Workspace.locate(explicit: options.workspace, from: world.currentDirectory)
+        let phases = try plan(workspace)
+        let runner = try world.makeRunner(world.environment)
+        let routine = BuildRoutine(
+            runner: runner,
+            resolver: BuilderResolver(runner: runner, settings: workspace.configuration.builder, environment: world.environment),
+            defaultBuildArgs: workspace.configuration.buildArgs,
+            console: world.console,
+            dryRun: options.dryRun
+        )
+        let runID = Self.newRunID(at: world.clock())
+        let executor = PlanExecutor(command: command, runID: runID, routine: routine, console: world.console, dryRun: options.dryRun, clock: world.clock)
+        let report = executor.execute(phases, cancellator: world.cancellator)
+        if !options.dryRun {
+            let log = TimingsLog(file: workspace.path(workspace.configuration.timings.path))
+            do {
+                try log.append(report.records(run: runID, command: command, builder: routine.resolvedBuilder))
+            } catch {
+                world.console.info("warning: \(error)")
+            }
+            world.console.info(report.table(command: command))
+        }
+        if let error = report.error { throw error }
+    }
+
+    /// Sortable by time, unique enough for runs started in the same second.
+    static func newRunID(at date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// One docker command line: the arguments after the docker program, and environment
+/// variables set on top of the inherited environment.
+public struct DockerInvocation: Equatable, Hashable, Sendable {
+    public var arguments: [String]
+    public var environment: [String: String]
+
+    public init(_ arguments: [String], environment: [String: String] = [:]) {
+        self.arguments = arguments
+        self.environment = environment
+    }
+
+    /// The command as a person would paste it into a shell.
+    public func commandLine(program: String) -> String {
+        let assignments = environment.keys.sorted().map { "\($0)=\(ShellQuoting.quote(environment[$0]!))" }
+        return (assignments + [ShellQuoting.quote(program)] + arguments.map(ShellQuoting.quote)).joined(separator: " ")
+    }
+}
+
+public enum ProcessStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signalled(Int32)
+    /// Killed by the runner because it outlived its bound.
+    case timedOut(seconds: Double)
+
+    public var succeeded: Bool { self == .exited(0) }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exited with code \(code)"
+        case .signalled(let signal): return "was killed by signal \(signal)"
+        case .timedOut(let seconds): return "did not finish within \(Int(seconds)) s and was stopped"
+        }
+    }
+}
+
+public struct CapturedOutput: Equatable, Sendable {
+    public var status: ProcessStatus
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: ProcessStatus, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
+
+/// The one seam between `stack` and Docker: every docker process starts here. Everything
+/// above it turns requests into `DockerInvocation`s, which tests can check without a daemon.
+public protocol DockerRunning: Sendable {
+    /// The docker program as the user named it (`docker`, or `STACK_DOCKER`), for messages and dry runs.
+    var program: String { get }
+    /// Runs with stdin, stdout and stderr inherited, so docker's progress display reaches the user unchanged.
+    func stream(_ invocation: DockerInvocation) throws -> ProcessStatus
+    /// Runs with stdout and stderr collected; stopped with SIGKILL once `timeout` seconds pass.
+    func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput
+}
+
+public enum ShellQuoting {
+    private static let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-")
+
+    public static func quote(_ word: String) -> String {
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

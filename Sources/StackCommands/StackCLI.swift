@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+
+public struct StackCLI: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "stack",
+        abstract: "Builds Helix's images, always through the team's shared BuildKit builder.",
+        discussion: """
+        Exit codes: 0 ok, 1 a build step failed, 64 bad command line, 69 docker or the \
+        builder unavailable, 78 bad stack.yaml, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+        """,
+        version: version,
+        subcommands: [BuildZedCommand.self]
+    )
+
+    public init() {}
+}
+
+/// Options every workspace command takes.
+public struct WorkspaceOptions: ParsableArguments, Sendable {
+    @Option(name: [.customShort("C"), .long], help: "The folder whose stack.yaml to use (default: the nearest one upwards).")
+    public var workspace: String?
+
+    @Flag(help: "Print the phases and the docker commands they would run; run nothing.")
+    public var dryRun = false
+
+    public init() {}
+}
+
+public enum StackMain {
+    /// Parses the command line, runs the command, and exits with its documented code.
+    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        Cancellator.shared.install()
+        do {
+            var command = try StackCLI.parseAsRoot(arguments)
+            try command.run()
+            exit(0)
+        } catch let error as StackError {
+            Console.standard.info("stack: error: \(error.message)")
+            exit(error.exitCode)
+        } catch {
+            StackCLI.exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum PhaseOutcome: String, Codable, Equatable, Sendable {
+    case ok
+    case failed
+    case skipped
+    case interrupted
+    /// Never started because something it needed failed or the run was stopped.
+    case notRun = "not-run"
+}
+
+/// One line of `.stack/timings.jsonl`: a phase of a run, or the whole run (`phase: "total"`).
+public struct TimingRecord: Codable, Equatable, Sendable {
+    public static let totalPhase = "total"
+
+    public var run: String
+    public var command: String
+    public var phase: String
+    public var start: Date
+    public var seconds: Double
+    public var outcome: PhaseOutcome
+    public var builder: String?
+    public var driver: String?
+
+    public init(run: String, command: String, phase: String, start: Date, seconds: Double, outcome: PhaseOutcome, builder: String?, driver: String?) {
+        self.run = run
+        self.command = command
+        self.phase = phase
+        self.start = start
+        self.seconds = seconds
+        self.outcome = outcome
+        self.builder = builder
+        self.driver = driver
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case run, command, phase, start, seconds, outcome, builder, driver
+    }
+
+    // Absent builder and driver are written as null so every line has the same keys.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(run, forKey: .run)
+        try container.encode(command, forKey: .command)
+        try container.encode(phase, forKey: .phase)
+        try container.encode(start, forKey: .start)
+        try container.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(builder, forKey: .builder)
+        try container.encode(driver, forKey: .driver)
+    }
+
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(TimingRecord.iso8601.string(from: date))
+        }
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = TimingRecord.iso8601.date(from: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }
+
+    nonisolated(unsafe) static let iso8601: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+}
+
+/// The append-only JSON Lines file. Each record is one `write(2)` on an O_APPEND descriptor,
+/// so runs that finish at the same time never interleave partial lines.
+public struct TimingsLog: Sendable {
+    public var file: URL
+
+    public init(file: URL) {
+        self.file = file
+    }
+
+    public func append(_ records: [TimingRecord]) throws {
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let descriptor = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw TimingsLogError(path: file.path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        let encoder = TimingRecord.encoder()
+        for record in records {
+            var line = try encoder.encode(record)
+            line.append(0x0A)
+            let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard written == line.count else { throw TimingsLogError(path: file.path, reason: String(cString: strerror(errno))) }
+        }
+    }
+
+    public func read() throws -> [TimingRecord] {
+        guard let data = FileManager.default.contents(atPath: file.path) else { return [] }
+        let decoder = TimingRecord.decoder()
+        return try data.split(separator: 0x0A).map { try decoder.decode(TimingRecord.self, from: Data($0)) }
+    }
+}
+
+public struct TimingsLogError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+
+    public var description: String { "cannot write timings to \(path): \(reason)" }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// One recorded real command from Fixtures/ (copied verbatim from ../shared/fixtures).
+/// Layout: line 1 `$ command`, line 2 `# env: …`, then the output, ended by the first
+/// `# … exit code …: N` line, which holds the command's exit code.
+struct Fixture {
+    var command: String
+    var output: String
+    var exitCode: Int32
+
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// `name` is `buildx-v0.24.0/03-buildx-inspect-helix-shared-reachable` (no `.txt`).
+    static func load(_ name: String) throws -> Fixture {
+        let text = try String(contentsOf: directory.appendingPathComponent(name + ".txt"), encoding: .utf8)
+        var lines = text.components(separatedBy: "\n")
+        let command = String(lines.removeFirst().dropFirst(2))
+        lines.removeFirst()
+        var output: [String] = []
+        var exitCode: Int32 = 0
+        for line in lines {
+            if line.hasPrefix("# "), line.contains("exit code") {
+                exitCode = Int32(line.split(separator: " ").last.map(String.init) ?? "") ?? 0
+                break
+            }
+            output.append(line)
+        }
+        return Fixture(command: command, output: output.joined(separator: "\n") + "\n", exitCode: exitCode)
+    }
+}

@@ -1,0 +1,4 @@
+# gpui: the UI framework (here: how a window is described).
+gpui_window() {
+    echo "window: $1"
+}
