@@ -41,7 +41,7 @@ public struct ZedBuild: Sendable {
     public func settings() throws -> ZedSettings {
         guard let zed = workspace.configuration.zed else {
             throw StackError.configuration(file: workspace.configurationFile.path, keyPath: "zed", line: nil,
-                                           problem: "build-zed needs a `zed` section")
+                                           problem: "there is no `zed` section, which build-zed needs")
         }
         return zed
     }

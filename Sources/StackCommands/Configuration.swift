@@ -39,7 +39,7 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
 
 /// Which buildx builder every build goes through, and what to do when it cannot be used.
 public struct BuilderSettings: Equatable, Sendable, Decodable {
-    public enum Fallback: String, Equatable, Sendable, Decodable {
+    public enum Fallback: String, CaseIterable, Equatable, Sendable {
         /// Stop with exit 69: building elsewhere would silently lose the shared cache.
         case fail
         /// Warn once, then build with the local daemon's BuildKit.
@@ -68,7 +68,12 @@ public struct BuilderSettings: Equatable, Sendable, Decodable {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         name = try container.decodeIfPresent(String.self, forKey: .name)
         required = try container.decodeIfPresent(Bool.self, forKey: .required) ?? true
-        fallback = try container.decodeIfPresent(Fallback.self, forKey: .fallback) ?? .fail
+        fallback = try container.decodeIfPresent(String.self, forKey: .fallback).map { text in
+            guard let value = Fallback(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .fallback, in: container, debugDescription: "expected fail or local")
+            }
+            return value
+        } ?? .fail
     }
 }
 

@@ -104,7 +104,7 @@ public enum ConfigurationDecoder {
                 file: file,
                 keyPath: dotted(path),
                 line: line(of: path, in: root),
-                problem: "invalid value \(describe(node(at: path, in: root))) (\(context.debugDescription))"
+                problem: "\(context.debugDescription), found \(describe(node(at: path, in: root)))"
             )
         @unknown default:
             return .configuration(file: file, keyPath: "", line: nil, problem: "\(error)")

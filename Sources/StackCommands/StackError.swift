@@ -30,7 +30,8 @@ public enum StackError: Error, Equatable, Sendable {
         case let .configuration(file, keyPath, line, problem):
             let location = line.map { "\(file):\($0)" } ?? file
             let key = keyPath.isEmpty ? "" : " at `\(keyPath)`"
-            return "\(location): \(problem)\(key); fix that line of stack.yaml (see the stack.yaml reference in README.md)."
+            let fix = line == nil ? "fix stack.yaml" : "fix that line of stack.yaml"
+            return "\(location): \(problem)\(key); \(fix) (see the stack.yaml reference in README.md)."
         case .configurationMissing(let directory):
             return "no stack.yaml found in \(directory) or any folder above it; run stack inside a workspace or pass --workspace DIR."
         case .dockerMissing(let detail):

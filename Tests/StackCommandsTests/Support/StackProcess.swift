@@ -46,20 +46,20 @@ struct StackProcess {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read both pipes while the process runs so a chatty build never blocks on a full pipe.
-        var stdoutData = Data()
-        var stderrData = Data()
+        final class Collected: @unchecked Sendable { var data = Data() }
+        let stdoutData = Collected()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+            stdoutData.data = out.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus,
-            stdout: String(decoding: stdoutData, as: UTF8.self),
+            stdout: String(decoding: stdoutData.data, as: UTF8.self),
             stderr: String(decoding: stderrData, as: UTF8.self)
         )
     }

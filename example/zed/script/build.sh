@@ -1,6 +1,7 @@
 #!/bin/sh
 # A stand-in for `cargo build`: "compiles" each crate into target/<type>/deps only when its
-# sources are newer than its object, then links the objects into one executable. Run it
+# sources changed since the object was made (a checksum kept beside the object, since file
+# times inside a build are too coarse), then links the objects into one executable. Run it
 # twice with the same target folder (the cache mount) and the second run compiles nothing.
 set -eu
 build_type=${1:?usage: build.sh dev|release}
@@ -10,18 +11,19 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml)
 
 for crate in gpui editor zed; do
     object=$out/deps/$crate.o
-    sources=$(ls crates/$crate/src/*.sh)
-    if [ -f "$object" ] && [ -z "$(find crates/$crate/src -newer "$object")" ]; then
+    fingerprint=$(cat crates/$crate/src/*.sh | md5sum | cut -d' ' -f1)
+    if [ -f "$object" ] && [ "$(cat "$object.fingerprint" 2>/dev/null)" = "$fingerprint" ]; then
         echo "       Fresh $crate v$version"
         continue
     fi
     echo "   Compiling $crate v$version ($build_type)"
     if [ "$build_type" = release ]; then
         # Release drops comments, the way an optimised build drops debug info.
-        cat $sources | grep -v '^[[:space:]]*#' > "$object"
+        cat crates/$crate/src/*.sh | grep -v '^[[:space:]]*#' > "$object"
     else
-        cat $sources > "$object"
+        cat crates/$crate/src/*.sh > "$object"
     fi
+    echo "$fingerprint" > "$object.fingerprint"
 done
 
 {

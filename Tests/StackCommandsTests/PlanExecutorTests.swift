@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import StackCommands
+
+/// A clock that moves one second each time it is read, so durations are predictable.
+final class SteppingClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now = Date(timeIntervalSince1970: 1_795_929_600)
+
+    func read() -> Date {
+        lock.withLock {
+            defer { now += 1 }
+            return now
+        }
+    }
+}
+
+struct PlanExecutorTests {
+    func executor(_ console: Console, runner: ScriptedRunner = ScriptedRunner([]), dryRun: Bool = false) -> PlanExecutor {
+        let routine = BuildRoutine(
+            runner: runner,
+            resolver: BuilderResolver(runner: runner, settings: BuilderSettings(), environment: [:]),
+            defaultBuildArgs: [], console: console, dryRun: dryRun
+        )
+        let clock = SteppingClock()
+        return PlanExecutor(command: "demo", runID: "r", routine: routine, console: console, dryRun: dryRun, clock: clock.read)
+    }
+
+    struct Boom: Error {}
+
+    @Test func failureStopsDependentsAndTheTableSaysSo() {
+        let output = RecordingConsole()
+        let phases = [
+            Phase("one") { _ in },
+            Phase("two", after: ["one"]) { _ in throw Boom() },
+            Phase("three", after: ["two"]) { _ in Issue.record("must not run after its dependency failed") },
+        ]
+        let report = executor(output.console).execute(phases, cancellator: Cancellator())
+        #expect(report.phases.map(\.outcome) == [.ok, .failed, .notRun])
+        #expect(report.error is Boom)
+        #expect(report.table(command: "demo") == """
+        stack demo: timings
+        phase  seconds  outcome
+        one       1.00  ok
+        two       1.00  failed
+        three        -  not-run
+        total     5.00  failed
+        """)
+        let records = report.records(run: "r", command: "demo", builder: nil)
+        #expect(records.map(\.phase) == ["one", "two", "total"])
+        #expect(records.last?.outcome == .failed)
+    }
+
+    @Test func skippedPhaseCountsAsDoneForItsDependents() {
+        let output = RecordingConsole()
+        let phases = [
+            Phase("transfer") { $0.skip("already there") },
+            Phase("after", after: ["transfer"]) { _ in },
+        ]
+        let report = executor(output.console).execute(phases, cancellator: Cancellator())
+        #expect(report.phases.map(\.outcome) == [.skipped, .ok])
+        #expect(output.stderr.contains("transfer: skipped, already there"))
+    }
+
+    @Test func interruptionMarksThePhaseAndStartsNothingNew() {
+        let output = RecordingConsole()
+        let cancellator = Cancellator()
+        let phases = [
+            Phase("build") { _ in cancellator.handle(SIGINT) },
+            Phase("verify", after: ["build"]) { _ in Issue.record("must not start after Ctrl-C") },
+        ]
+        let report = executor(output.console).execute(phases, cancellator: cancellator)
+        #expect(report.phases.map(\.outcome) == [.interrupted, .notRun])
+        #expect(report.outcome == .interrupted)
+        #expect((report.error as? StackError)?.exitCode == 130)
+    }
+
+    @Test func builderIsRecordedForTheBuildingPhaseEvenWhenTheBuildFails() throws {
+        let output = RecordingConsole()
+        let runner = ScriptedRunner([
+            try ScriptedRunner.fixture(["buildx", "inspect"], "buildx-v0.24.0/04-buildx-inspect-default-reachable"),
+            ScriptedRunner.exit(["buildx", "build"], 1),
+        ])
+        let phases = [Phase("image") { try $0.build(BuildRequest(context: ".")) }]
+        let report = executor(output.console, runner: runner).execute(phases, cancellator: Cancellator())
+        #expect(report.phases[0].outcome == .failed)
+        #expect(report.phases[0].builder == "default" && report.phases[0].driver == "docker")
+        #expect(report.error as? StackError == .buildFailed(phase: "image", status: "exited with code 1"))
+    }
+
+    @Test func builderIsInspectedOncePerRun() throws {
+        let output = RecordingConsole()
+        let runner = ScriptedRunner([
+            try ScriptedRunner.fixture(["buildx", "inspect"], "buildx-v0.10.5/04-buildx-inspect-default-reachable"),
+            ScriptedRunner.exit(["buildx", "build"], 0),
+        ])
+        let phases = ["a", "b", "c"].map { name in Phase(name) { try $0.build(BuildRequest(context: name)) } }
+        _ = executor(output.console, runner: runner).execute(phases, cancellator: Cancellator())
+        #expect(runner.invocations.map { Array($0.arguments.prefix(2)) } == [["buildx", "inspect"]] + Array(repeating: ["buildx", "build"], count: 3))
+    }
+
+    @Test func dryRunPrintsPhasesAndCommandsAndRunsNoBuild() throws {
+        let output = RecordingConsole()
+        let runner = ScriptedRunner([try ScriptedRunner.fixture(["buildx", "inspect"], "buildx-v0.24.0/04-buildx-inspect-default-reachable")])
+        let phases = [
+            Phase("prepare") { _ in },
+            Phase("image", after: ["prepare"]) { try $0.build(BuildRequest(context: "ctx", tags: ["app:dev"])) },
+        ]
+        let report = executor(output.console, runner: runner, dryRun: true).execute(phases, cancellator: Cancellator())
+        #expect(report.error == nil)
+        #expect(output.stdout == """
+        # phase prepare
+        # phase image (after prepare)
+        # image builds on builder default (docker driver, default)
+        docker buildx build --builder default -t app:dev ctx
+
+        """)
+        #expect(runner.invocations.count == 1)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+@testable import StackCommands
+
+/// A docker stand-in inside the test process: answers each invocation from a script of
+/// (argv prefix → result) and records every invocation it was given.
+final class ScriptedRunner: DockerRunning, @unchecked Sendable {
+    struct Answer {
+        var prefix: [String]
+        var output: CapturedOutput
+    }
+
+    let program = "docker"
+    private let lock = NSLock()
+    private var answers: [Answer]
+    private(set) var invocations: [DockerInvocation] = []
+
+    init(_ answers: [Answer]) {
+        self.answers = answers
+    }
+
+    /// Answers `prefix` with a recorded real fixture's output and exit code.
+    static func fixture(_ prefix: [String], _ name: String) throws -> Answer {
+        let fixture = try Fixture.load(name)
+        return Answer(prefix: prefix, output: CapturedOutput(status: .exited(fixture.exitCode), stdout: fixture.output, stderr: ""))
+    }
+
+    static func exit(_ prefix: [String], _ code: Int32, stdout: String = "", stderr: String = "") -> Answer {
+        Answer(prefix: prefix, output: CapturedOutput(status: .exited(code), stdout: stdout, stderr: stderr))
+    }
+
+    private func answer(_ invocation: DockerInvocation) -> CapturedOutput {
+        lock.withLock {
+            invocations.append(invocation)
+            guard let answer = answers.first(where: { invocation.arguments.starts(with: $0.prefix) }) else {
+                return CapturedOutput(status: .exited(127), stdout: "", stderr: "ScriptedRunner: no answer for \(invocation.arguments)")
+            }
+            return answer.output
+        }
+    }
+
+    func stream(_ invocation: DockerInvocation) throws -> ProcessStatus {
+        answer(invocation).status
+    }
+
+    func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput {
+        answer(invocation)
+    }
+}
+
+/// Collects what a command printed, split the way a terminal would see it.
+final class RecordingConsole: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outText = ""
+    private var errText = ""
+
+    var stdout: String { lock.withLock { outText } }
+    var stderr: String { lock.withLock { errText } }
+
+    lazy var console = Console(
+        out: { [unowned self] text in self.lock.withLock { self.outText += text } },
+        err: { [unowned self] text in self.lock.withLock { self.errText += text } }
+    )
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import StackCommands
+
+struct TimingsTests {
+    let start = Date(timeIntervalSince1970: 1_795_929_600.25) // 2026-11-29T05:20:00.250Z
+
+    @Test func recordIsOneJSONLineWithEveryField() throws {
+        let record = TimingRecord(run: "r1", command: "build-zed", phase: "zed:build", start: start, seconds: 12.34567,
+                                  outcome: .ok, builder: "helix-shared", driver: "remote")
+        let json = String(decoding: try TimingRecord.encoder().encode(record), as: UTF8.self)
+        #expect(json == #"{"builder":"helix-shared","command":"build-zed","driver":"remote","outcome":"ok","phase":"zed:build","run":"r1","seconds":12.346,"start":"2026-11-29T05:20:00.250Z"}"#)
+    }
+
+    @Test func absentBuilderIsWrittenAsNull() throws {
+        let record = TimingRecord(run: "r1", command: "build-zed", phase: "zed:check", start: start, seconds: 0, outcome: .notRun, builder: nil, driver: nil)
+        let json = String(decoding: try TimingRecord.encoder().encode(record), as: UTF8.self)
+        #expect(json.contains(#""builder":null"#) && json.contains(#""driver":null"#) && json.contains(#""outcome":"not-run""#))
+    }
+
+    @Test func appendedRecordsReadBack() throws {
+        let directory = try TemporaryDirectory("timings")
+        defer { directory.remove() }
+        let log = TimingsLog(file: directory.url.appendingPathComponent(".stack/timings.jsonl"))
+        let first = TimingRecord(run: "a", command: "build-zed", phase: "total", start: start, seconds: 1.5, outcome: .failed, builder: "local", driver: "embedded-buildkit")
+        var second = first
+        second.run = "b"
+        try log.append([first])
+        try log.append([second])
+        #expect(try log.read() == [first, second])
+    }
+
+    @Test func concurrentAppendsNeverInterleaveLines() throws {
+        let directory = try TemporaryDirectory("timings")
+        defer { directory.remove() }
+        let log = TimingsLog(file: directory.url.appendingPathComponent("t.jsonl"))
+        let phase = String(repeating: "p", count: 3000)
+        DispatchQueue.concurrentPerform(iterations: 16) { writer in
+            let records = (0..<20).map { index in
+                TimingRecord(run: "w\(writer)", command: "c", phase: "\(phase)\(index)", start: start, seconds: 1, outcome: .ok, builder: nil, driver: nil)
+            }
+            try? log.append(records)
+        }
+        let lines = try log.read()
+        #expect(lines.count == 16 * 20)
+        #expect(Set(lines.map { "\($0.run)/\($0.phase)" }).count == 16 * 20)
+    }
+}
