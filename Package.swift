@@ -26,6 +26,7 @@ let package = Package(
         .testTarget(
             name: "StackCommandsTests",
             dependencies: ["StackCommands"],
+            exclude: ["FakeDocker"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -83,7 +83,7 @@ public struct BuilderResolver: Sendable {
             reason = problem.kind == .missing
                 ? "shared builder \"\(problem.builder)\" does not exist on this machine"
                 : "docker buildx is not installed, so shared builder \"\(problem.builder)\" cannot be used"
-        case .named where settings.fallback == .local:
+        case _ where settings.fallback == .local:
             reason = "shared builder \"\(problem.builder)\" cannot be used (\(problem.dockerSaid))"
         default:
             throw StackError.builderUnavailable(problem)

@@ -21,9 +21,10 @@ public struct SystemDockerRunner: DockerRunning {
 
     /// `STACK_DOCKER` when set (a path, or a name looked up on PATH), else `docker` from PATH.
     public static func locate(environment: [String: String]) throws -> SystemDockerRunner {
-        let wanted = environment["STACK_DOCKER"].flatMap { $0.isEmpty ? nil : $0 } ?? "docker"
+        let configured = environment["STACK_DOCKER"].flatMap { $0.isEmpty ? nil : $0 }
+        let wanted = configured ?? "docker"
         guard let executable = findExecutable(wanted, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
-            let source = environment["STACK_DOCKER"] == nil ? "no `docker` found on PATH" : "STACK_DOCKER=\(wanted) is not an executable file"
+            let source = configured == nil ? "no `docker` found on PATH" : "STACK_DOCKER=\(wanted) is not an executable file"
             throw StackError.dockerMissing(source)
         }
         return SystemDockerRunner(program: wanted, executable: executable, environment: environment)

@@ -45,6 +45,7 @@ struct BuilderResolutionTests {
             let result = try workspace.stack("release", "--dry-run")
 
             #expect(result.status == 0, "\(result.stderr)")
+            // No shell quoting expected: these paths hold only characters the shell leaves alone.
             let command = ([ZedWorkspace.fakeDocker.path] + workspace.buildArguments(builder: "helix-shared")).joined(separator: " ")
             #expect(result.stdoutLines.contains(command), "\(result.stdout)")
             #expect(try workspace.files() == before)
