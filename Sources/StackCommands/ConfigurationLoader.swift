@@ -91,24 +91,23 @@ public enum ConfigurationDecoder {
                 problem: "missing required key `\(key.stringValue)`"
             )
         case let .typeMismatch(type, context), let .valueNotFound(type, context):
-            let path = context.codingPath.map(\.stringValue)
-            return .configuration(
-                file: file,
-                keyPath: dotted(path),
-                line: line(of: path, in: root),
-                problem: "expected \(describe(type)), found \(describe(node(at: path, in: root)))"
-            )
+            return valueError(context, problem: "expected \(describe(type))", file: file, root: root)
         case let .dataCorrupted(context):
-            let path = context.codingPath.map(\.stringValue)
-            return .configuration(
-                file: file,
-                keyPath: dotted(path),
-                line: line(of: path, in: root),
-                problem: "\(context.debugDescription), found \(describe(node(at: path, in: root)))"
-            )
+            return valueError(context, problem: context.debugDescription, file: file, root: root)
         @unknown default:
             return .configuration(file: file, keyPath: "", line: nil, problem: "\(error)")
         }
+    }
+
+    /// A value that is there but wrong: says what was expected and what was found.
+    private static func valueError(_ context: DecodingError.Context, problem: String, file: String, root: Node) -> StackError {
+        let path = context.codingPath.map(\.stringValue)
+        return .configuration(
+            file: file,
+            keyPath: dotted(path),
+            line: line(of: path, in: root),
+            problem: "\(problem), found \(describe(node(at: path, in: root)))"
+        )
     }
 
     private static func syntaxError(_ error: YamlError, file: String) -> StackError {
@@ -128,35 +127,31 @@ public enum ConfigurationDecoder {
 
     /// The line of the deepest key along `path` that exists in the document.
     static func line(of path: [String], in root: Node) -> Int? {
+        walk(path, in: root).line
+    }
+
+    private static func node(at path: [String], in root: Node) -> Node? {
+        let (node, depth, _) = walk(path, in: root)
+        return depth == path.count ? node : nil
+    }
+
+    /// Follows `path` as far as the document goes: the node reached, how many components
+    /// were followed, and the line of the last key (or item) on the way.
+    private static func walk(_ path: [String], in root: Node) -> (node: Node, depth: Int, line: Int?) {
         var current = root
         var line = root.mark?.line
-        for component in path {
-            if let mapping = current.mapping,
-               let pair = mapping.first(where: { $0.key.string == component }) {
+        for (depth, component) in path.enumerated() {
+            if let mapping = current.mapping, let pair = mapping.first(where: { $0.key.string == component }) {
                 line = pair.key.mark?.line ?? line
                 current = pair.value
             } else if let sequence = current.sequence, let index = Int(component), sequence.indices.contains(index) {
                 current = sequence[index]
                 line = current.mark?.line ?? line
             } else {
-                break
+                return (current, depth, line)
             }
         }
-        return line
-    }
-
-    private static func node(at path: [String], in root: Node) -> Node? {
-        var current = root
-        for component in path {
-            if let mapping = current.mapping, let pair = mapping.first(where: { $0.key.string == component }) {
-                current = pair.value
-            } else if let sequence = current.sequence, let index = Int(component), sequence.indices.contains(index) {
-                current = sequence[index]
-            } else {
-                return nil
-            }
-        }
-        return current
+        return (current, path.count, line)
     }
 
     private static func describe(_ node: Node?) -> String {
