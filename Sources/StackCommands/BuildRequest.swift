@@ -17,6 +17,8 @@ public struct BuildRequest: Equatable, Sendable {
     public var result: Result
     /// nil leaves buildx's default; false adds `--provenance=false` (no attestation manifest).
     public var provenance: Bool?
+    /// BuildKit's progress display (`plain` when phases overlap); nil leaves docker's choice.
+    public var progress: String?
     /// The caller's own docker flags, passed through in order and never second-guessed.
     public var extraArguments: [String]
 
@@ -28,6 +30,7 @@ public struct BuildRequest: Equatable, Sendable {
         target: String? = nil,
         result: Result = .image,
         provenance: Bool? = nil,
+        progress: String? = nil,
         extraArguments: [String] = []
     ) {
         self.context = context
@@ -37,6 +40,7 @@ public struct BuildRequest: Equatable, Sendable {
         self.target = target
         self.result = result
         self.provenance = provenance
+        self.progress = progress
         self.extraArguments = extraArguments
     }
 
@@ -74,6 +78,7 @@ public enum BuildRoute {
             arguments = ["build"]
             environment["DOCKER_BUILDKIT"] = "1"
         }
+        if let progress = request.progress { arguments.append("--progress=\(progress)") }
         if let dockerfile = request.dockerfile { arguments += ["-f", dockerfile] }
         if let target = request.target { arguments += ["--target", target] }
         for argument in request.buildArgs { arguments += ["--build-arg", "\(argument.name)=\(argument.value)"] }

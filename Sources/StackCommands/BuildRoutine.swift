@@ -40,15 +40,19 @@ public final class BuildRoutine: @unchecked Sendable {
     func build(_ request: BuildRequest, in phase: PhaseContext) throws {
         let builder = try builder()
         phase.builder = builder
-        let invocations = BuildRoute.invocations(for: request.withDefaultBuildArgs(defaultBuildArgs), on: builder)
+        var request = request.withDefaultBuildArgs(defaultBuildArgs)
+        if phase.outputLines != nil, request.progress == nil, !request.extraArguments.contains(where: { $0.hasPrefix("--progress") }) {
+            request.progress = "plain"
+        }
+        let invocations = BuildRoute.invocations(for: request, on: builder)
         if dryRun {
             console.output("# \(phase.name) builds on \(builder.summary)")
-            for invocation in invocations { console.output(invocation.commandLine(program: runner.program)) }
+            for invocation in invocations { console.output(runner.commandLine(invocation)) }
             return
         }
         console.info("\(phase.name): building on \(builder.summary)")
         for invocation in invocations {
-            let status = try runner.stream(invocation)
+            let status = try runner.stream(invocation, lines: phase.outputLines)
             guard status.succeeded else { throw StackError.buildFailed(phase: phase.name, status: status.description) }
         }
     }

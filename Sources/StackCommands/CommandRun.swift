@@ -60,7 +60,8 @@ public struct CommandRun {
             dryRun: options.dryRun
         )
         let runID = Self.newRunID(at: world.clock())
-        let executor = PlanExecutor(command: command, runID: runID, routine: routine, console: world.console, dryRun: options.dryRun, clock: world.clock)
+        let executor = PlanExecutor(command: command, runID: runID, routine: routine, console: world.console, dryRun: options.dryRun,
+                                    jobs: options.jobs ?? workspace.configuration.jobs, clock: world.clock)
         let report = executor.execute(phases, cancellator: world.cancellator)
         if !options.dryRun {
             let log = TimingsLog(file: workspace.path(workspace.configuration.timings.path))

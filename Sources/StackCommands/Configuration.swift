@@ -5,25 +5,42 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
     public var builder: BuilderSettings
     public var buildArgs: [BuildArgument]
     public var timings: TimingsSettings
+    /// How many phases may run at once when `--jobs` is not given.
+    public var jobs: Int
     public var zed: ZedSettings?
+    public var compose: ComposeSettings?
+    public var desktops: DesktopSettings?
+    public var sandbox: SandboxSettings?
 
     public init(
         builder: BuilderSettings = BuilderSettings(),
         buildArgs: [BuildArgument] = [],
         timings: TimingsSettings = TimingsSettings(),
-        zed: ZedSettings? = nil
+        jobs: Int = 1,
+        zed: ZedSettings? = nil,
+        compose: ComposeSettings? = nil,
+        desktops: DesktopSettings? = nil,
+        sandbox: SandboxSettings? = nil
     ) {
         self.builder = builder
         self.buildArgs = buildArgs
         self.timings = timings
+        self.jobs = jobs
         self.zed = zed
+        self.compose = compose
+        self.desktops = desktops
+        self.sandbox = sandbox
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case builder
         case buildArgs = "build_args"
         case timings
+        case jobs
         case zed
+        case compose
+        case desktops
+        case sandbox
     }
 
     public init(from decoder: Decoder) throws {
@@ -33,7 +50,14 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         // A mapping has no order; sorting keeps the docker argv stable from run to run.
         buildArgs = args.keys.sorted().map { BuildArgument(name: $0, value: args[$0]!) }
         timings = try container.decodeIfPresent(TimingsSettings.self, forKey: .timings) ?? TimingsSettings()
+        jobs = try container.decodeIfPresent(Int.self, forKey: .jobs) ?? 1
+        guard jobs >= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .jobs, in: container, debugDescription: "expected a whole number of at least 1")
+        }
         zed = try container.decodeIfPresent(ZedSettings.self, forKey: .zed)
+        compose = try container.decodeIfPresent(ComposeSettings.self, forKey: .compose)
+        desktops = try container.decodeIfPresent(DesktopSettings.self, forKey: .desktops)
+        sandbox = try container.decodeIfPresent(SandboxSettings.self, forKey: .sandbox)
     }
 }
 
@@ -153,5 +177,124 @@ public struct BuildArgument: Equatable, Hashable, Sendable {
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+    }
+}
+
+/// The compose project whose buildable services `stack build` builds.
+public struct ComposeSettings: Equatable, Sendable, Decodable {
+    public var files: [String]
+    /// nil: what compose itself calls the project (v2 prints it; v1 uses the first file's folder name).
+    public var project: String?
+    /// Profiles that are always on; `--with-runner`/`WITH_RUNNER=1` and `--with-demos`/`WITH_DEMOS=1` add `runner` and `demos`.
+    public var profiles: [String]
+
+    public init(files: [String], project: String? = nil, profiles: [String] = []) {
+        self.files = files
+        self.project = project
+        self.profiles = profiles
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case files, project, profiles
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        files = try container.decode([String].self, forKey: .files)
+        project = try container.decodeIfPresent(String.self, forKey: .project)
+        profiles = try container.decodeIfPresent([String].self, forKey: .profiles) ?? []
+    }
+}
+
+/// The desktop images `build-sandbox` builds and moves into the sandbox.
+public struct DesktopSettings: Equatable, Sendable, Decodable {
+    /// Built on every run; `EXPERIMENTAL_DESKTOPS="a b"` adds more.
+    public var production: [String]
+    /// The folder holding `Dockerfile.<name>-helix`.
+    public var dockerfiles: String
+    public var context: String
+    /// The image name, with `{name}` standing for the desktop's name.
+    public var image: String
+
+    public init(production: [String], dockerfiles: String, context: String, image: String = "helix-{name}:latest") {
+        self.production = production
+        self.dockerfiles = dockerfiles
+        self.context = context
+        self.image = image
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case production, dockerfiles, context, image
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        production = try container.decode([String].self, forKey: .production)
+        dockerfiles = try container.decodeIfPresent(String.self, forKey: .dockerfiles) ?? "."
+        context = try container.decodeIfPresent(String.self, forKey: .context) ?? "."
+        image = try container.decodeIfPresent(String.self, forKey: .image) ?? "helix-{name}:latest"
+    }
+
+    public func imageName(_ desktop: String) -> String {
+        image.replacingOccurrences(of: "{name}", with: desktop)
+    }
+}
+
+/// The Docker-in-Docker sandbox: its image, its compose service, how to reach the Docker
+/// daemon inside it, and the registry that carries desktop images into it.
+public struct SandboxSettings: Equatable, Sendable, Decodable {
+    public var dockerfile: String
+    public var context: String
+    public var image: String
+    /// The compose service `sandbox:restart` recreates.
+    public var service: String
+    /// Where `helix-<name>.version` files go.
+    public var versions: String
+    /// Docker CLI arguments that reach the daemon inside the sandbox: in Helix
+    /// `[exec, helix-sandbox, docker]`, in tests `[--host, unix:///…]`. `${VAR}` and
+    /// `${VAR:-default}` are taken from the environment.
+    public var nestedDocker: [String]
+    /// How long `sandbox:restart` waits for the nested daemon to answer.
+    public var waitSeconds: Double
+    /// The registry the host pushes desktop images to (`host:port`).
+    public var registry: String
+    /// The same registry as the nested daemon reaches it; defaults to `registry`.
+    public var registryFromSandbox: String?
+
+    public init(
+        dockerfile: String, context: String, image: String = "helix-sandbox:latest", service: String = "sandbox",
+        versions: String = "sandbox-images", nestedDocker: [String], waitSeconds: Double = 60,
+        registry: String, registryFromSandbox: String? = nil
+    ) {
+        self.dockerfile = dockerfile
+        self.context = context
+        self.image = image
+        self.service = service
+        self.versions = versions
+        self.nestedDocker = nestedDocker
+        self.waitSeconds = waitSeconds
+        self.registry = registry
+        self.registryFromSandbox = registryFromSandbox
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dockerfile, context, image, service, versions
+        case nestedDocker = "nested_docker"
+        case waitSeconds = "wait_seconds"
+        case registry
+        case registryFromSandbox = "registry_from_sandbox"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        dockerfile = try container.decode(String.self, forKey: .dockerfile)
+        context = try container.decodeIfPresent(String.self, forKey: .context) ?? "."
+        image = try container.decodeIfPresent(String.self, forKey: .image) ?? "helix-sandbox:latest"
+        service = try container.decodeIfPresent(String.self, forKey: .service) ?? "sandbox"
+        versions = try container.decodeIfPresent(String.self, forKey: .versions) ?? "sandbox-images"
+        nestedDocker = try container.decode([String].self, forKey: .nestedDocker)
+        waitSeconds = try container.decodeIfPresent(Double.self, forKey: .waitSeconds) ?? 60
+        registry = try container.decode(String.self, forKey: .registry)
+        registryFromSandbox = try container.decodeIfPresent(String.self, forKey: .registryFromSandbox)
     }
 }

@@ -1,12 +1,21 @@
 import Foundation
 
-/// One docker command line: the arguments after the docker program, and environment
+/// One docker command line: which program, the arguments after it, and environment
 /// variables set on top of the inherited environment.
 public struct DockerInvocation: Equatable, Hashable, Sendable {
+    public enum Tool: Equatable, Hashable, Sendable {
+        /// The docker CLI (`STACK_DOCKER`, else `docker`).
+        case docker
+        /// The standalone Compose v1 program, where the CLI has no `compose` plugin.
+        case composeV1
+    }
+
+    public var tool: Tool
     public var arguments: [String]
     public var environment: [String: String]
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) {
+    public init(_ arguments: [String], environment: [String: String] = [:], tool: Tool = .docker) {
+        self.tool = tool
         self.arguments = arguments
         self.environment = environment
     }
@@ -52,10 +61,31 @@ public struct CapturedOutput: Equatable, Sendable {
 public protocol DockerRunning: Sendable {
     /// The docker program as the user named it (`docker`, or `STACK_DOCKER`), for messages and dry runs.
     var program: String { get }
-    /// Runs with stdin, stdout and stderr inherited, so docker's progress display reaches the user unchanged.
-    func stream(_ invocation: DockerInvocation) throws -> ProcessStatus
+    /// The standalone compose program as the user named it (`docker-compose`, or `STACK_DOCKER_COMPOSE`).
+    var composeProgram: String { get }
+    /// Runs the command to its end. With `lines` nil, stdin, stdout and stderr are inherited,
+    /// so docker's progress display reaches the user unchanged; otherwise stdout and stderr
+    /// are read together and handed over line by line (for phases that run side by side).
+    func stream(_ invocation: DockerInvocation, lines: (@Sendable (String) -> Void)?) throws -> ProcessStatus
     /// Runs with stdout and stderr collected; stopped with SIGKILL once `timeout` seconds pass.
     func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput
+}
+
+extension DockerRunning {
+    public func commandLine(_ invocation: DockerInvocation) -> String {
+        invocation.commandLine(program: invocation.tool == .docker ? program : composeProgram)
+    }
+
+    /// Runs and fails with `StackError.stepFailed` unless docker exits 0; returns its stdout.
+    @discardableResult
+    public func checked(_ invocation: DockerInvocation, phase: String, timeout: Double? = nil) throws -> String {
+        let result = try capture(invocation, timeout: timeout)
+        guard result.status.succeeded else {
+            let said = (result.stderr.isEmpty ? result.stdout : result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw StackError.stepFailed(phase: phase, message: "`\(commandLine(invocation))` \(result.status): \(said)")
+        }
+        return result.stdout
+    }
 }
 
 public enum ShellQuoting {

@@ -4,35 +4,63 @@ import Foundation
 public struct Phase: Sendable {
     public var name: String
     public var dependencies: [String]
+    /// False for phases whose failure should not stop unrelated work (one desktop's transfer
+    /// failing leaves the others worth doing); the run still ends as failed.
+    public var stopsRunOnFailure: Bool
     public var action: @Sendable (PhaseContext) throws -> Void
 
-    public init(_ name: String, after dependencies: [String] = [], action: @escaping @Sendable (PhaseContext) throws -> Void) {
+    public init(_ name: String, after dependencies: [String] = [], stopsRunOnFailure: Bool = true,
+                action: @escaping @Sendable (PhaseContext) throws -> Void) {
         self.name = name
         self.dependencies = dependencies
+        self.stopsRunOnFailure = stopsRunOnFailure
         self.action = action
     }
 }
 
-/// What a phase's action can use and report: the shared routine, dry-run mode, and which
-/// builder it used (recorded even when the build then fails).
+/// What a phase's action can use and report: the shared routine, the docker runner, dry-run
+/// mode, and which builder it used (recorded even when the build then fails).
 public final class PhaseContext: @unchecked Sendable {
     public let name: String
     public let routine: BuildRoutine
     public let console: Console
     public let dryRun: Bool
+    /// Set when phases may overlap: docker's output then arrives line by line, prefixed.
+    public let outputLines: (@Sendable (String) -> Void)?
     public internal(set) var builder: BuilderChoice?
     public private(set) var skipped = false
 
-    init(name: String, routine: BuildRoutine, console: Console, dryRun: Bool) {
+    init(name: String, routine: BuildRoutine, console: Console, dryRun: Bool, prefixOutput: Bool) {
         self.name = name
         self.routine = routine
         self.console = console
         self.dryRun = dryRun
+        if prefixOutput {
+            let prefix = "[\(name)] "
+            self.outputLines = { @Sendable line in console.info(prefix + line) }
+        } else {
+            self.outputLines = nil
+        }
     }
+
+    public var runner: any DockerRunning { routine.runner }
 
     /// Every build of every command goes through here.
     public func build(_ request: BuildRequest) throws {
         try routine.build(request, in: self)
+    }
+
+    /// Runs a docker command that is part of this phase's work (not a build): printed in a
+    /// dry run, streamed otherwise; a non-zero exit fails the phase.
+    public func run(_ invocation: DockerInvocation) throws {
+        if dryRun {
+            console.output(runner.commandLine(invocation))
+            return
+        }
+        let status = try runner.stream(invocation, lines: outputLines)
+        guard status.succeeded else {
+            throw StackError.stepFailed(phase: name, message: "`\(runner.commandLine(invocation))` \(status); read its output above.")
+        }
     }
 
     public func skip(_ reason: String) {
@@ -48,24 +76,34 @@ public struct PhaseResult: Equatable, Sendable {
     public var seconds: Double
     public var builder: String?
     public var driver: String?
+
+    static func notRun(_ name: String) -> PhaseResult {
+        PhaseResult(name: name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil)
+    }
 }
 
-/// Runs a command's phases in order of their dependencies. A phase whose dependency did not
-/// succeed is not run; after a failure or an interruption, nothing new starts.
+/// Runs a command's phases as a graph: a phase starts once all it needs has succeeded (or
+/// was skipped), up to `jobs` at a time. After a failure or an interruption nothing new
+/// starts; phases already running are left to finish, because stopping a build half way
+/// throws away work the shared cache would keep, and a stopped transfer leaves nothing to
+/// clean up either way.
 public struct PlanExecutor {
     public var command: String
     public var runID: String
     public var routine: BuildRoutine
     public var console: Console
     public var dryRun: Bool
+    public var jobs: Int
     public var clock: @Sendable () -> Date
 
-    public init(command: String, runID: String, routine: BuildRoutine, console: Console, dryRun: Bool, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(command: String, runID: String, routine: BuildRoutine, console: Console, dryRun: Bool, jobs: Int = 1,
+                clock: @escaping @Sendable () -> Date = Date.init) {
         self.command = command
         self.runID = runID
         self.routine = routine
         self.console = console
         self.dryRun = dryRun
+        self.jobs = jobs
         self.clock = clock
     }
 
@@ -76,40 +114,99 @@ public struct PlanExecutor {
         public var seconds: Double
     }
 
+    /// Shared by the scheduler and the phase threads; guarded by `condition`.
+    private final class State: @unchecked Sendable {
+        let condition = NSCondition()
+        var results: [String: PhaseResult] = [:]
+        var running: Set<String> = []
+        var errors: [Error] = []
+        var stopping = false
+    }
+
     public func execute(_ phases: [Phase], cancellator: Cancellator) -> Report {
+        // A dry run prints one plan, in order; overlapping output would only blur it.
+        let limit = dryRun ? 1 : max(1, jobs)
         let runStart = clock()
-        var results: [PhaseResult] = []
-        var firstError: Error?
-        var succeeded: Set<String> = []
-        for phase in phases {
-            let blocked = firstError != nil || cancellator.interruption != nil || !phase.dependencies.allSatisfy(succeeded.contains)
-            if blocked {
-                results.append(PhaseResult(name: phase.name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil))
-                continue
+        let state = State()
+        state.condition.lock()
+        while true {
+            if cancellator.interruption != nil { state.stopping = true }
+            var progressed = false
+            for phase in phases where state.results[phase.name] == nil && !state.running.contains(phase.name) {
+                let needs = phase.dependencies.map { state.results[$0]?.outcome }
+                if needs.contains(where: { $0 != nil && $0 != .ok && $0 != .skipped }) {
+                    state.results[phase.name] = .notRun(phase.name)
+                    progressed = true
+                } else if !state.stopping, state.running.count < limit, needs.allSatisfy({ $0 == .ok || $0 == .skipped }) {
+                    state.running.insert(phase.name)
+                    progressed = true
+                    start(phase, state: state, cancellator: cancellator, prefixOutput: limit > 1)
+                }
             }
-            if dryRun {
-                console.output("# phase \(phase.name)" + (phase.dependencies.isEmpty ? "" : " (after \(phase.dependencies.joined(separator: ", ")))"))
-            } else {
-                console.info("==> \(phase.name)")
+            if state.running.isEmpty {
+                if progressed { continue }
+                break
             }
-            let context = PhaseContext(name: phase.name, routine: routine, console: console, dryRun: dryRun)
+            state.condition.wait()
+        }
+        for phase in phases where state.results[phase.name] == nil { state.results[phase.name] = .notRun(phase.name) }
+        state.condition.unlock()
+        return Report(phases: phases.map { state.results[$0.name]! }, error: state.errors.first, start: runStart,
+                      seconds: clock().timeIntervalSince(runStart))
+    }
+
+    private func start(_ phase: Phase, state: State, cancellator: Cancellator, prefixOutput: Bool) {
+        let context = PhaseContext(name: phase.name, routine: routine, console: console, dryRun: dryRun, prefixOutput: prefixOutput)
+        if dryRun {
+            console.output("# phase \(phase.name)" + (phase.dependencies.isEmpty ? "" : " (after \(phase.dependencies.joined(separator: ", ")))"))
+        } else {
+            console.info("==> \(phase.name)")
+        }
+        let clock = self.clock
+        let console = self.console
+        let work: @Sendable () -> Void = {
             let start = clock()
             var outcome: PhaseOutcome
+            var failure: Error?
             do {
                 try phase.action(context)
                 try cancellator.throwIfInterrupted()
                 outcome = context.skipped ? .skipped : .ok
-                succeeded.insert(phase.name)
             } catch {
                 if case StackError.interrupted = error { outcome = .interrupted } else { outcome = .failed }
-                firstError = error
+                failure = error
             }
-            results.append(PhaseResult(
-                name: phase.name, outcome: outcome, start: start, seconds: clock().timeIntervalSince(start),
-                builder: context.builder?.builderName, driver: context.builder?.driver
-            ))
+            let result = PhaseResult(name: phase.name, outcome: outcome, start: start, seconds: clock().timeIntervalSince(start),
+                                     builder: context.builder?.builderName, driver: context.builder?.driver)
+            state.condition.lock()
+            state.results[phase.name] = result
+            state.running.remove(phase.name)
+            if let failure {
+                state.errors.append(failure)
+                if phase.stopsRunOnFailure || outcome == .interrupted {
+                    if !state.stopping, !state.running.isEmpty {
+                        console.info("\(phase.name) \(outcome.rawValue): starting nothing new; letting \(state.running.sorted().joined(separator: ", ")) finish")
+                    }
+                    state.stopping = true
+                } else {
+                    console.info("\(phase.name) failed: \(Self.describe(failure)); the other phases go on")
+                }
+            }
+            state.condition.signal()
+            state.condition.unlock()
         }
-        return Report(phases: results, error: firstError, start: runStart, seconds: clock().timeIntervalSince(runStart))
+        if prefixOutput {
+            Thread(block: work).start()
+        } else {
+            // One at a time: run on this thread (the scheduler holds the lock; release it meanwhile).
+            state.condition.unlock()
+            work()
+            state.condition.lock()
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        (error as? StackError)?.message ?? "\(error)"
     }
 }
 

@@ -5,16 +5,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs the real docker CLI with posix_spawn: an argv array, never a shell.
+/// Runs the real docker CLI (and the standalone docker-compose) with posix_spawn: an argv
+/// array, never a shell.
 public struct SystemDockerRunner: DockerRunning {
     public let program: String
     public let executable: String
+    public let composeProgram: String
     public let environment: [String: String]
     let cancellator: Cancellator
 
     public init(program: String, executable: String, environment: [String: String], cancellator: Cancellator = .shared) {
         self.program = program
         self.executable = executable
+        self.composeProgram = environment["STACK_DOCKER_COMPOSE"].flatMap { $0.isEmpty ? nil : $0 } ?? "docker-compose"
         self.environment = environment
         self.cancellator = cancellator
     }
@@ -23,18 +26,18 @@ public struct SystemDockerRunner: DockerRunning {
     public static func locate(environment: [String: String]) throws -> SystemDockerRunner {
         let configured = environment["STACK_DOCKER"].flatMap { $0.isEmpty ? nil : $0 }
         let wanted = configured ?? "docker"
-        guard let executable = findExecutable(wanted, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
+        guard let executable = findExecutable(wanted, path: environment["PATH"]) else {
             let source = configured == nil ? "no `docker` found on PATH" : "STACK_DOCKER=\(wanted) is not an executable file"
             throw StackError.dockerMissing(source)
         }
         return SystemDockerRunner(program: wanted, executable: executable, environment: environment)
     }
 
-    static func findExecutable(_ name: String, path: String) -> String? {
+    static func findExecutable(_ name: String, path: String?) -> String? {
         if name.contains("/") {
             return access(name, X_OK) == 0 ? name : nil
         }
-        for directory in path.split(separator: ":") where !directory.isEmpty {
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") where !directory.isEmpty {
             let candidate = "\(directory)/\(name)"
             var info = stat()
             if access(candidate, X_OK) == 0, stat(candidate, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
@@ -44,43 +47,98 @@ public struct SystemDockerRunner: DockerRunning {
         return nil
     }
 
-    public func stream(_ invocation: DockerInvocation) throws -> ProcessStatus {
-        let pid = try spawn(invocation, outputPipes: nil)
+    private func executable(for tool: DockerInvocation.Tool) throws -> (path: String, argv0: String) {
+        switch tool {
+        case .docker:
+            return (executable, program)
+        case .composeV1:
+            guard let path = Self.findExecutable(composeProgram, path: environment["PATH"]) else {
+                throw StackError.dockerMissing("neither the docker CLI's `compose` plugin nor `\(composeProgram)` is installed")
+            }
+            return (path, composeProgram)
+        }
+    }
+
+    public func stream(_ invocation: DockerInvocation, lines: (@Sendable (String) -> Void)?) throws -> ProcessStatus {
+        guard let lines else {
+            let pid = try spawn(invocation, output: nil)
+            let status = wait(for: pid)
+            try cancellator.throwIfInterrupted()
+            return status
+        }
+        let merged = try makePipe()
+        let pid: pid_t
+        do {
+            pid = try spawn(invocation, output: (merged, merged))
+        } catch {
+            merged.forEach { _ = close($0) }
+            throw error
+        }
+        close(merged[1])
+        var pending = Data()
+        _ = drain([merged[0]], pid: pid, timeout: nil) { _, chunk in
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                lines(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                pending.removeSubrange(pending.startIndex...newline)
+            }
+        }
+        if !pending.isEmpty { lines(String(decoding: pending, as: UTF8.self)) }
+        close(merged[0])
         let status = wait(for: pid)
         try cancellator.throwIfInterrupted()
         return status
     }
 
     public func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput {
-        var out: [Int32] = [0, 0]
-        var err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw StackError.dockerMissing("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let out = try makePipe()
+        let err: [Int32]
+        do { err = try makePipe() } catch {
+            out.forEach { _ = close($0) }
+            throw error
+        }
         let pid: pid_t
         do {
-            pid = try spawn(invocation, outputPipes: (out, err))
+            pid = try spawn(invocation, output: (out, err))
         } catch {
-            [out[0], out[1], err[0], err[1]].forEach { _ = close($0) }
+            (out + err).forEach { _ = close($0) }
             throw error
         }
         close(out[1])
         close(err[1])
-        let (stdout, stderr, timedOut) = drain(out[0], err[0], pid: pid, timeout: timeout)
+        var buffers = [Data(), Data()]
+        let timedOut = drain([out[0], err[0]], pid: pid, timeout: timeout) { index, chunk in buffers[index].append(chunk) }
         close(out[0])
         close(err[0])
         let status = wait(for: pid)
         try cancellator.throwIfInterrupted()
-        return CapturedOutput(status: timedOut ? .timedOut(seconds: timeout ?? 0) : status, stdout: stdout, stderr: stderr)
+        return CapturedOutput(
+            status: timedOut ? .timedOut(seconds: timeout ?? 0) : status,
+            stdout: String(decoding: buffers[0], as: UTF8.self),
+            stderr: String(decoding: buffers[1], as: UTF8.self)
+        )
     }
 
-    private func spawn(_ invocation: DockerInvocation, outputPipes: (out: [Int32], err: [Int32])?) throws -> pid_t {
+    private func makePipe() throws -> [Int32] {
+        var descriptors: [Int32] = [0, 0]
+        guard pipe(&descriptors) == 0 else {
+            throw StackError.dockerMissing("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        return descriptors
+    }
+
+    /// With `output` nil the child inherits stdin, stdout and stderr; otherwise stdin is
+    /// /dev/null and stdout/stderr go to the write ends of the given pipes.
+    private func spawn(_ invocation: DockerInvocation, output: (out: [Int32], err: [Int32])?) throws -> pid_t {
+        let (path, argv0) = try executable(for: invocation.tool)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if let pipes = outputPipes {
+        if let pipes = output {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, pipes.out[1], 1)
             posix_spawn_file_actions_adddup2(&actions, pipes.err[1], 2)
-            for descriptor in [pipes.out[0], pipes.out[1], pipes.err[0], pipes.err[1]] {
+            for descriptor in Set(pipes.out + pipes.err) {
                 posix_spawn_file_actions_addclose(&actions, descriptor)
             }
         }
@@ -99,7 +157,7 @@ public struct SystemDockerRunner: DockerRunning {
         posix_spawnattr_setsigmask(&attributes, &noMask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let argv = ([program] + invocation.arguments).map { strdup($0) } + [nil]
+        let argv = ([argv0] + invocation.arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var merged = environment
         merged.merge(invocation.environment) { _, new in new }
@@ -108,11 +166,11 @@ public struct SystemDockerRunner: DockerRunning {
 
         var pid = pid_t()
         let result = cancellator.spawning {
-            let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+            let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
             return (result, result == 0 ? pid : nil)
         }
         guard result == 0 else {
-            throw StackError.dockerMissing("cannot start \(executable): \(String(cString: strerror(result)))")
+            throw StackError.dockerMissing("cannot start \(path): \(String(cString: strerror(result)))")
         }
         return pid
     }
@@ -127,35 +185,33 @@ public struct SystemDockerRunner: DockerRunning {
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
     }
 
-    /// Reads both pipes to their end, killing the child if it outlives `timeout`.
-    private func drain(_ outFD: Int32, _ errFD: Int32, pid: pid_t, timeout: Double?) -> (String, String, Bool) {
-        var buffers = [Data(), Data()]
-        var descriptors = [pollfd(fd: outFD, events: Int16(POLLIN), revents: 0), pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)]
+    /// Reads the descriptors to their end, handing each chunk to `receive` with the index of
+    /// its descriptor; kills the child and returns true if it outlives `timeout`.
+    private func drain(_ descriptors: [Int32], pid: pid_t, timeout: Double?, receive: (Int, Data) -> Void) -> Bool {
+        var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let deadline = timeout.map { Date().addingTimeInterval($0) }
-        var timedOut = false
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while descriptors.contains(where: { $0.fd >= 0 }) {
+        while polled.contains(where: { $0.fd >= 0 }) {
             var wait: Int32 = -1
             if let deadline {
                 let remaining = deadline.timeIntervalSinceNow
                 if remaining <= 0 {
-                    timedOut = true
                     kill(pid, SIGKILL)
-                    break
+                    return true
                 }
                 wait = Int32(min(remaining * 1000, 1000))
             }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), wait)
+            let ready = poll(&polled, nfds_t(polled.count), wait)
             if ready < 0 && errno != EINTR { break }
-            for index in descriptors.indices where descriptors[index].fd >= 0 && descriptors[index].revents != 0 {
-                let count = read(descriptors[index].fd, &chunk, chunk.count)
+            for index in polled.indices where polled[index].fd >= 0 && polled[index].revents != 0 {
+                let count = read(polled[index].fd, &chunk, chunk.count)
                 if count > 0 {
-                    buffers[index].append(contentsOf: chunk[0..<count])
+                    receive(index, Data(chunk[0..<count]))
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                    descriptors[index].fd = -1
+                    polled[index].fd = -1
                 }
             }
         }
-        return (String(decoding: buffers[0], as: UTF8.self), String(decoding: buffers[1], as: UTF8.self), timedOut)
+        return false
     }
 }

@@ -26,7 +26,14 @@ public struct WorkspaceOptions: ParsableArguments, Sendable {
     @Flag(help: "Print the phases and the docker commands they would run; run nothing.")
     public var dryRun = false
 
+    @Option(help: "How many independent phases may run at once (default: `jobs` in stack.yaml, else 1; 1 runs them one after another).")
+    public var jobs: Int?
+
     public init() {}
+
+    public func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs takes a whole number of at least 1.") }
+    }
 }
 
 public enum StackMain {

@@ -16,14 +16,14 @@ final class SteppingClock: @unchecked Sendable {
 }
 
 struct PlanExecutorTests {
-    func executor(_ console: Console, runner: ScriptedRunner = ScriptedRunner([]), dryRun: Bool = false) -> PlanExecutor {
+    func executor(_ console: Console, runner: ScriptedRunner = ScriptedRunner([]), dryRun: Bool = false, jobs: Int = 1) -> PlanExecutor {
         let routine = BuildRoutine(
             runner: runner,
             resolver: BuilderResolver(runner: runner, settings: BuilderSettings(), environment: [:]),
             defaultBuildArgs: [], console: console, dryRun: dryRun
         )
         let clock = SteppingClock()
-        return PlanExecutor(command: "demo", runID: "r", routine: routine, console: console, dryRun: dryRun, clock: clock.read)
+        return PlanExecutor(command: "demo", runID: "r", routine: routine, console: console, dryRun: dryRun, jobs: jobs, clock: clock.read)
     }
 
     struct Boom: Error {}
@@ -117,4 +117,86 @@ struct PlanExecutorTests {
         """)
         #expect(runner.invocations.count == 1)
     }
+
+    @Test func independentPhasesOverlapUpToTheJobLimit() {
+        let output = RecordingConsole()
+        // Each desktop waits for the other to have started: only concurrent execution passes.
+        let started = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        let phases = [
+            Phase("desktop:a") { _ in
+                started[0].signal()
+                #expect(started[1].wait(timeout: .now() + 10) == .success, "desktop:b never ran beside desktop:a")
+            },
+            Phase("desktop:b") { _ in
+                started[1].signal()
+                #expect(started[0].wait(timeout: .now() + 10) == .success, "desktop:a never ran beside desktop:b")
+            },
+            Phase("sandbox", after: ["desktop:a", "desktop:b"]) { _ in },
+        ]
+        let report = executor(output.console, jobs: 2).execute(phases, cancellator: Cancellator())
+        #expect(report.phases.map(\.outcome) == [.ok, .ok, .ok])
+    }
+
+    @Test func oneJobRunsInListOrderEvenWhenTheListIsNotSorted() {
+        let output = RecordingConsole()
+        let order = OrderLog()
+        let phases = [
+            Phase("second", after: ["first"]) { _ in order.append("second") },
+            Phase("first") { _ in order.append("first") },
+        ]
+        let report = executor(output.console).execute(phases, cancellator: Cancellator())
+        #expect(report.phases.map(\.outcome) == [.ok, .ok])
+        #expect(order.items == ["first", "second"])
+    }
+
+    @Test func aFailureLetsRunningPhasesFinishAndStartsNothingNew() {
+        let output = RecordingConsole()
+        let slowStarted = DispatchSemaphore(value: 0)
+        let phases = [
+            Phase("slow") { _ in
+                slowStarted.signal()
+                Thread.sleep(forTimeInterval: 0.3)
+            },
+            Phase("fails") { _ in
+                slowStarted.wait()
+                throw Boom()
+            },
+            Phase("later") { _ in Issue.record("must not start after a failure") },
+        ]
+        let report = executor(output.console, jobs: 2).execute(phases, cancellator: Cancellator())
+        #expect(report.phases.map(\.outcome) == [.ok, .failed, .notRun])
+        #expect(output.stderr.contains("fails failed: starting nothing new; letting slow finish"))
+    }
+
+    @Test func aPhaseThatDoesNotStopTheRunLeavesTheOthersGoing() {
+        let output = RecordingConsole()
+        let phases = [
+            Phase("transfer:a", stopsRunOnFailure: false) { _ in throw Boom() },
+            Phase("transfer:b") { _ in },
+            Phase("done", after: ["transfer:a", "transfer:b"]) { _ in },
+        ]
+        let report = executor(output.console).execute(phases, cancellator: Cancellator())
+        #expect(report.phases.map(\.outcome) == [.failed, .ok, .notRun])
+        #expect(report.outcome == .failed)
+    }
+
+    @Test func overlappingPhasesPrefixDockerOutput() throws {
+        let output = RecordingConsole()
+        let runner = ScriptedRunner([
+            try ScriptedRunner.fixture(["buildx", "inspect"], "buildx-v0.24.0/04-buildx-inspect-default-reachable"),
+            ScriptedRunner.exit(["buildx", "build"], 0, stderr: "#1 [internal] load build definition\n#1 DONE 0.0s\n"),
+        ])
+        let phases = [Phase("service:api") { try $0.build(BuildRequest(context: "api")) }]
+        _ = executor(output.console, runner: runner, jobs: 2).execute(phases, cancellator: Cancellator())
+        #expect(output.stderr.contains("[service:api] #1 [internal] load build definition\n[service:api] #1 DONE 0.0s\n"))
+        // Plain progress, since BuildKit's redrawing display cannot share a terminal.
+        #expect(runner.invocations.last?.arguments.contains("--progress=plain") == true)
+    }
+}
+
+final class OrderLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    var items: [String] { lock.withLock { list } }
+    func append(_ item: String) { lock.withLock { list.append(item) } }
 }

@@ -10,6 +10,7 @@ final class ScriptedRunner: DockerRunning, @unchecked Sendable {
     }
 
     let program = "docker"
+    let composeProgram = "docker-compose"
     private let lock = NSLock()
     private var answers: [Answer]
     private(set) var invocations: [DockerInvocation] = []
@@ -38,8 +39,12 @@ final class ScriptedRunner: DockerRunning, @unchecked Sendable {
         }
     }
 
-    func stream(_ invocation: DockerInvocation) throws -> ProcessStatus {
-        answer(invocation).status
+    func stream(_ invocation: DockerInvocation, lines: (@Sendable (String) -> Void)?) throws -> ProcessStatus {
+        let output = answer(invocation)
+        if let lines {
+            (output.stdout + output.stderr).split(separator: "\n").forEach { lines(String($0)) }
+        }
+        return output.status
     }
 
     func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput {
