@@ -21,8 +21,8 @@ public struct BuildZedCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        try CommandRun(command: "build-zed", options: options, world: .live()).execute { workspace in
-            try ZedBuild(workspace: workspace, buildType: buildType).phases()
+        try CommandRun(command: "build-zed", options: options, world: .live()).execute { input in
+            try ZedBuild(workspace: input.workspace, buildType: buildType).phases()
         }
     }
 }
@@ -46,7 +46,9 @@ public struct ZedBuild: Sendable {
         return zed
     }
 
-    public func phases() throws -> [Phase] {
+    /// With `onlyIfMissing` (as build-sandbox uses it) every phase is skipped when the binary
+    /// is already there when the run starts.
+    public func phases(onlyIfMissing: Bool = false) throws -> [Phase] {
         let zed = try settings()
         let source = workspace.path(zed.source)
         let crate = source.appendingPathComponent(zed.requiredCrate)
@@ -60,8 +62,7 @@ public struct ZedBuild: Sendable {
             provenance: false
         )
         let ignoreLines = zed.dockerignore
-
-        return [
+        let phases = [
             Phase("zed:check") { phase in
                 guard Self.isDirectory(source) else {
                     throw StackError.stepFailed(phase: phase.name, message: "Zed source not found at \(source.path); clone Zed there or set `zed.source` in stack.yaml.")
@@ -96,6 +97,12 @@ public struct ZedBuild: Sendable {
                 phase.console.info("\(phase.name): \(binary.path), \(size) bytes (\(String(format: "%.1f", Double(size) / 1_048_576)) MiB)")
             },
         ]
+        guard onlyIfMissing, FileManager.default.fileExists(atPath: binary.path) else { return phases }
+        return phases.map { phase in
+            Phase(phase.name, after: phase.dependencies) { context in
+                context.skip("\(binary.path) is already built (`stack build-zed release` rebuilds it)")
+            }
+        }
     }
 
     static func isDirectory(_ url: URL) -> Bool {

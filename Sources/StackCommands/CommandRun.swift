@@ -48,10 +48,17 @@ public struct CommandRun {
         self.world = world
     }
 
-    public func execute(plan: (Workspace) throws -> [Phase]) throws {
+    /// What a command needs to turn its flags and stack.yaml into phases.
+    public struct PlanInput {
+        public var workspace: Workspace
+        public var runner: any DockerRunning
+        public var environment: [String: String]
+    }
+
+    public func execute(plan: (PlanInput) throws -> [Phase]) throws {
         let workspace = try Workspace.locate(explicit: options.workspace, from: world.currentDirectory)
-        let phases = try plan(workspace)
         let runner = try world.makeRunner(world.environment)
+        let phases = try plan(PlanInput(workspace: workspace, runner: runner, environment: world.environment))
         let routine = BuildRoutine(
             runner: runner,
             resolver: BuilderResolver(runner: runner, settings: workspace.configuration.builder, environment: world.environment),

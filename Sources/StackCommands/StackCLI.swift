@@ -12,7 +12,7 @@ public struct StackCLI: ParsableCommand {
         builder unavailable, 78 bad stack.yaml, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
         """,
         version: version,
-        subcommands: [BuildZedCommand.self]
+        subcommands: [BuildCommand.self, BuildZedCommand.self, BuildSandboxCommand.self]
     )
 
     public init() {}

@@ -7,6 +7,8 @@ public enum StackError: Error, Equatable, Sendable {
     case configuration(file: String, keyPath: String, line: Int?, problem: String)
     case configurationMissing(searchedFrom: String)
     case dockerMissing(String)
+    case composeFailed(command: String, said: String)
+    case sandboxUnreachable(command: String, seconds: Int, said: String)
     case builderUnavailable(BuilderProblem)
     case noBuildKit(docker: String, version: String)
     case buildFailed(phase: String, status: String)
@@ -16,8 +18,8 @@ public enum StackError: Error, Equatable, Sendable {
     public var exitCode: Int32 {
         switch self {
         case .usage: return 64
-        case .configuration, .configurationMissing: return 78
-        case .dockerMissing, .builderUnavailable, .noBuildKit: return 69
+        case .configuration, .configurationMissing, .composeFailed: return 78
+        case .dockerMissing, .builderUnavailable, .noBuildKit, .sandboxUnreachable: return 69
         case .buildFailed, .stepFailed: return 1
         case .interrupted(let signal): return 128 + signal
         }
@@ -36,6 +38,10 @@ public enum StackError: Error, Equatable, Sendable {
             return "no stack.yaml found in \(directory) or any folder above it; run stack inside a workspace or pass --workspace DIR."
         case .dockerMissing(let detail):
             return "\(detail); install the docker CLI or point STACK_DOCKER at one."
+        case let .composeFailed(command, said):
+            return "`\(command)` failed: \(said); fix the compose files named in stack.yaml's `compose.files`."
+        case let .sandboxUnreachable(command, seconds, said):
+            return "the sandbox's Docker daemon did not answer `\(command)` within \(seconds) s (\(said)); start the sandbox or fix `sandbox.nested_docker` in stack.yaml, then run build-sandbox again (images already built are kept)."
         case .builderUnavailable(let problem):
             return problem.message
         case let .noBuildKit(docker, version):
