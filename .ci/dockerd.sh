@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops a private dockerd for the test suite: its own data root, exec root,
-# pidfile and unix socket under one state directory, so it never touches a system daemon.
+# pidfile, unix socket and containerd namespace under one state directory, so it never touches
+# a system daemon, and two of them (different state directories) run side by side.
 #   .ci/dockerd.sh start STATE_DIR [extra dockerd flags...]   prints the DOCKER_HOST to use
 #   .ci/dockerd.sh stop STATE_DIR
 set -euo pipefail
@@ -14,12 +15,18 @@ start)
     mkdir -p "$state"
     state=$(cd "$state" && pwd)
     socket="$state/docker.sock"
-    # containerd is started by dockerd itself (--containerd not given), under the exec root.
+    # containerd is started by dockerd itself (--containerd not given), its socket under the
+    # exec root, so several daemons each get their own. A system containerd, though, is used
+    # instead when its socket exists; a namespace per state dir keeps their containers apart
+    # from each other and from the system dockerd's ("moby").
+    namespace=stack-$(printf '%s' "$state" | cksum | cut -d' ' -f1)
     dockerd \
         --data-root "$state/data" \
         --exec-root "$state/exec" \
         --pidfile "$state/dockerd.pid" \
         --host "unix://$socket" \
+        --containerd-namespace "$namespace" \
+        --containerd-plugins-namespace "$namespace-plugins" \
         --storage-driver vfs \
         "$@" >"$state/dockerd.log" 2>&1 &
     for _ in $(seq 1 120); do

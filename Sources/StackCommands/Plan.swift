@@ -124,8 +124,9 @@ public struct PlanExecutor {
     }
 
     public func execute(_ phases: [Phase], cancellator: Cancellator) -> Report {
-        // A dry run prints one plan, in order; overlapping output would only blur it.
-        let limit = dryRun ? 1 : max(1, jobs)
+        // A dry run prints one plan, in order; overlapping output would only blur it. A chain
+        // (build-zed) never overlaps, so its docker output stays untouched whatever --jobs says.
+        let limit = dryRun || !Self.someCanOverlap(phases) ? 1 : max(1, jobs)
         let runStart = clock()
         let state = State()
         state.condition.lock()
@@ -203,6 +204,29 @@ public struct PlanExecutor {
             work()
             state.condition.lock()
         }
+    }
+
+    /// Whether two phases exist of which neither needs the other, directly or not.
+    static func someCanOverlap(_ phases: [Phase]) -> Bool {
+        let direct = Dictionary(phases.map { ($0.name, $0.dependencies) }, uniquingKeysWith: { first, _ in first })
+        var closures: [String: Set<String>] = [:]
+        func needs(_ name: String) -> Set<String> {
+            if let known = closures[name] { return known }
+            closures[name] = []
+            let all = (direct[name] ?? []).reduce(into: Set<String>()) { result, dependency in
+                result.insert(dependency)
+                result.formUnion(needs(dependency))
+            }
+            closures[name] = all
+            return all
+        }
+        let names = phases.map(\.name)
+        for (index, first) in names.enumerated() {
+            for second in names[(index + 1)...] where !needs(first).contains(second) && !needs(second).contains(first) {
+                return true
+            }
+        }
+        return false
     }
 
     static func describe(_ error: Error) -> String {

@@ -186,11 +186,32 @@ struct PlanExecutorTests {
             try ScriptedRunner.fixture(["buildx", "inspect"], "buildx-v0.24.0/04-buildx-inspect-default-reachable"),
             ScriptedRunner.exit(["buildx", "build"], 0, stderr: "#1 [internal] load build definition\n#1 DONE 0.0s\n"),
         ])
-        let phases = [Phase("service:api") { try $0.build(BuildRequest(context: "api")) }]
+        let phases = ["api", "web"].map { name in Phase("service:\(name)") { try $0.build(BuildRequest(context: name)) } }
         _ = executor(output.console, runner: runner, jobs: 2).execute(phases, cancellator: Cancellator())
         #expect(output.stderr.contains("[service:api] #1 [internal] load build definition\n[service:api] #1 DONE 0.0s\n"))
         // Plain progress, since BuildKit's redrawing display cannot share a terminal.
         #expect(runner.invocations.last?.arguments.contains("--progress=plain") == true)
+    }
+}
+
+extension PlanExecutorTests {
+    @Test func aChainCannotOverlapButSiblingsCan() {
+        let chain = [Phase("a") { _ in }, Phase("b", after: ["a"]) { _ in }, Phase("c", after: ["b"]) { _ in }]
+        #expect(!PlanExecutor.someCanOverlap(chain))
+        #expect(PlanExecutor.someCanOverlap(chain + [Phase("d", after: ["a"]) { _ in }]))
+        #expect(PlanExecutor.someCanOverlap([Phase("x") { _ in }, Phase("y") { _ in }]))
+    }
+
+    @Test func aChainKeepsDockerOutputUnprefixedWhateverTheJobs() throws {
+        let output = RecordingConsole()
+        let runner = ScriptedRunner([
+            try ScriptedRunner.fixture(["buildx", "inspect"], "buildx-v0.24.0/04-buildx-inspect-default-reachable"),
+            ScriptedRunner.exit(["buildx", "build"], 0, stderr: "#1 DONE 0.0s\n"),
+        ])
+        let phases = [Phase("zed:check") { _ in }, Phase("zed:build", after: ["zed:check"]) { try $0.build(BuildRequest(context: "zed")) }]
+        _ = executor(output.console, runner: runner, jobs: 4).execute(phases, cancellator: Cancellator())
+        #expect(!output.stderr.contains("[zed:build]"))
+        #expect(runner.invocations.last?.arguments.contains("--progress=plain") == false)
     }
 }
 

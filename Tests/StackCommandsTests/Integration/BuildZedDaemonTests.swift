@@ -1,165 +1,153 @@
 import Foundation
 import Testing
 
-/// `stack build-zed` as a user runs it: the real binary, the repository's own example and
-/// stack.yaml, a real dockerd with BuildKit (see TestDaemon).
-@Suite(.serialized, .enabled(if: TestDaemon.enabled, "needs the test dockerd that .ci/run starts (STACK_TEST_DOCKER_HOST)"))
-struct BuildZedDaemonTests {
-    /// A copy of the repository's stack.yaml and example/, so tests never write into the checkout.
-    static func exampleWorkspace() throws -> TemporaryDirectory {
-        let workspace = try TemporaryDirectory("stack-example")
-        let root = StackProcess.packageRoot
-        try FileManager.default.copyItem(at: root.appendingPathComponent("stack.yaml"), to: workspace.url.appendingPathComponent("stack.yaml"))
-        try FileManager.default.copyItem(at: root.appendingPathComponent("example"), to: workspace.url.appendingPathComponent("example"))
-        try? FileManager.default.removeItem(at: workspace.url.appendingPathComponent("example/zed-build"))
-        return workspace
-    }
-
-    /// BuildKit's plain progress: the titles of the steps reported `CACHED`.
-    static func cachedSteps(_ output: String) -> Set<String> {
-        var titles: [String: String] = [:]
-        var cached: Set<String> = []
-        for line in output.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[0].hasPrefix("#") else { continue }
-            if parts[1].hasPrefix("[") { titles[parts[0]] = parts[1] }
-            if parts[1] == "CACHED", let title = titles[parts[0]] { cached.insert(title) }
+extension DaemonSuites {
+    /// `stack build-zed` as a user runs it: the real binary, the repository's own example and
+    /// stack.yaml, a real dockerd with BuildKit (see TestDaemon).
+    @Suite(.serialized, .enabled(if: TestDaemon.enabled, "needs the test dockerd that .ci/run starts (STACK_TEST_DOCKER_HOST)"))
+    struct BuildZedDaemonTests {
+        /// BuildKit's plain progress: the titles of the steps reported `CACHED`. When phases may
+        /// run side by side (stack.yaml's `jobs` above 1), stack prefixes docker's lines with `[phase] `.
+        static func cachedSteps(_ output: String) -> Set<String> {
+            var titles: [String: String] = [:]
+            var cached: Set<String> = []
+            for line in output.split(separator: "\n") {
+                let progress = line.hasPrefix("[") ? line.drop { $0 != " " }.dropFirst() : line
+                let parts = progress.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2, parts[0].hasPrefix("#") else { continue }
+                if parts[1].hasPrefix("[") { titles[parts[0]] = parts[1] }
+                if parts[1] == "CACHED", let title = titles[parts[0]] { cached.insert(title) }
+            }
+            return cached
         }
-        return cached
-    }
 
-    static func records(_ workspace: TemporaryDirectory) throws -> [[String: Any]] {
-        try workspace.read(".stack/timings.jsonl").split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        @Test func releaseBuildTwiceExtractsARunningBinaryThenHitsTheCache() throws {
+            let environment = try TestDaemon.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+
+            let first = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
+            #expect(first.status == 0, "first run failed:\n\(first.stderr)")
+            let binary = workspace.url.appendingPathComponent("example/zed-build/zed")
+            let version = try TestDaemon.run(binary.path, ["--version"])
+            #expect(version.status == 0 && version.output == "zed 0.190.0 (release)\n")
+            #expect(first.stderr.contains("zed:verify: \(binary.path), "))
+
+            let second = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
+            #expect(second.status == 0, "second run failed:\n\(second.stderr)")
+            let cached = Self.cachedSteps(second.stderr)
+            #expect(cached.contains { $0.contains("RUN --mount=type=cache") }, "the compile step was not cached:\n\(second.stderr)")
+            #expect(cached.contains { $0.contains("COPY . .") })
+
+            let records = try workspace.timingRecords()
+            let runs = Set(records.compactMap { $0["run"] as? String })
+            #expect(runs.count == 2)
+            for run in runs {
+                let phases = records.filter { $0["run"] as? String == run }
+                #expect(phases.map { $0["phase"] as? String } == ["zed:check", "zed:build", "zed:verify", "total"])
+                #expect(phases.allSatisfy { $0["outcome"] as? String == "ok" && $0["command"] as? String == "build-zed" && $0["start"] is String && $0["seconds"] is Double })
+                let build = phases[1]
+                #expect(build["builder"] as? String == "local" && build["driver"] as? String == "embedded-buildkit")
+            }
+            // The newcomer case: no helix-shared on this machine, so one warning says the cache is not shared.
+            #expect(first.stderr.contains("warning: ") && first.stderr.contains("cache is not shared"))
+            #expect(first.stderr.contains("phase ") && first.stderr.contains("zed:build "))
         }
-    }
 
-    @Test func releaseBuildTwiceExtractsARunningBinaryThenHitsTheCache() throws {
-        let environment = try TestDaemon.environment()
-        let workspace = try Self.exampleWorkspace()
-        defer { workspace.remove() }
+        @Test func usersDockerignoreIsPutBackByteForByte() throws {
+            let environment = try TestDaemon.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+            let original = Data("# the user's own rules\r\n*.log\nno-final-newline".utf8)
+            let ignoreFile = workspace.url.appendingPathComponent("example/zed/.dockerignore")
+            try original.write(to: ignoreFile)
 
-        let first = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
-        #expect(first.status == 0, "first run failed:\n\(first.stderr)")
-        let binary = workspace.url.appendingPathComponent("example/zed-build/zed")
-        let version = try TestDaemon.run(binary.path, ["--version"])
-        #expect(version.status == 0 && version.output == "zed 0.190.0 (release)\n")
-        #expect(first.stderr.contains("zed:verify: \(binary.path), "))
-
-        let second = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
-        #expect(second.status == 0, "second run failed:\n\(second.stderr)")
-        let cached = Self.cachedSteps(second.stderr)
-        #expect(cached.contains { $0.contains("RUN --mount=type=cache") }, "the compile step was not cached:\n\(second.stderr)")
-        #expect(cached.contains { $0.contains("COPY . .") })
-
-        let records = try Self.records(workspace)
-        let runs = Set(records.compactMap { $0["run"] as? String })
-        #expect(runs.count == 2)
-        for run in runs {
-            let phases = records.filter { $0["run"] as? String == run }
-            #expect(phases.map { $0["phase"] as? String } == ["zed:check", "zed:build", "zed:verify", "total"])
-            #expect(phases.allSatisfy { $0["outcome"] as? String == "ok" && $0["command"] as? String == "build-zed" && $0["start"] is String && $0["seconds"] is Double })
-            let build = phases[1]
-            #expect(build["builder"] as? String == "local" && build["driver"] as? String == "embedded-buildkit")
+            let result = try StackProcess.run(["build-zed", "dev"], in: workspace.url, environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try Data(contentsOf: ignoreFile) == original)
+            #expect(!FileManager.default.fileExists(atPath: ignoreFile.path + ".stack-original"))
         }
-        // The newcomer case: no helix-shared on this machine, so one warning says the cache is not shared.
-        #expect(first.stderr.contains("warning: ") && first.stderr.contains("cache is not shared"))
-        #expect(first.stderr.contains("phase ") && first.stderr.contains("zed:build "))
-    }
 
-    @Test func usersDockerignoreIsPutBackByteForByte() throws {
-        let environment = try TestDaemon.environment()
-        let workspace = try Self.exampleWorkspace()
-        defer { workspace.remove() }
-        let original = Data("# the user's own rules\r\n*.log\nno-final-newline".utf8)
-        let ignoreFile = workspace.url.appendingPathComponent("example/zed/.dockerignore")
-        try original.write(to: ignoreFile)
-
-        let result = try StackProcess.run(["build-zed", "dev"], in: workspace.url, environment: environment)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(try Data(contentsOf: ignoreFile) == original)
-        #expect(!FileManager.default.fileExists(atPath: ignoreFile.path + ".stack-original"))
-    }
-
-    @Test func withoutAUserDockerignoreNoneIsLeftBehind() throws {
-        let environment = try TestDaemon.environment()
-        let workspace = try Self.exampleWorkspace()
-        defer { workspace.remove() }
-        let result = try StackProcess.run(["build-zed"], in: workspace.url, environment: environment)
-        #expect(result.status == 0, "\(result.stderr)")
-        let zedFiles = try FileManager.default.contentsOfDirectory(atPath: workspace.url.appendingPathComponent("example/zed").path)
-        #expect(!zedFiles.contains { $0.hasPrefix(".dockerignore") })
-        let version = try TestDaemon.run(workspace.url.appendingPathComponent("example/zed-build/zed").path, ["--version"])
-        #expect(version.output == "zed 0.190.0 (dev)\n")
-    }
-
-    @Test func cacheMountKeepsUnchangedCratesCompiledAcrossBuilds() throws {
-        let environment = try TestDaemon.environment()
-        let workspace = try Self.exampleWorkspace()
-        defer { workspace.remove() }
-        // A marker only this test's build carries, so the cache mount's first state is known.
-        try workspace.write("example/zed/crates/gpui/src/marker.sh", "# \(UUID().uuidString)\n")
-        let first = try StackProcess.run(["build-zed", "dev"], in: workspace.url, environment: environment)
-        #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("Compiling gpui"))
-
-        try workspace.write("example/zed/crates/editor/src/lib.sh", "editor_open() { gpui_window \"changed ($1)\"; }\n")
-        let second = try StackProcess.run(["build-zed", "dev"], in: workspace.url, environment: environment)
-        #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("Fresh gpui"), "the cache mount did not keep gpui's object:\n\(second.stderr)")
-        #expect(second.stderr.contains("Compiling editor"))
-        let run = try TestDaemon.run(workspace.url.appendingPathComponent("example/zed-build/zed").path, ["notes.txt"])
-        #expect(run.output == "window: changed (notes.txt)\n")
-    }
-
-    @Test func failingBuildExitsOneAndTheTableNamesWhatDidNotRun() throws {
-        let environment = try TestDaemon.environment()
-        let workspace = try Self.exampleWorkspace()
-        defer { workspace.remove() }
-        try workspace.write("example/Dockerfile.zed-build", "FROM busybox:1.36\nRUN echo compiling; exit 3\n")
-
-        let result = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("stack: error: zed:build: docker build exited with code 1"))
-        #expect(result.stderr.range(of: #"zed:build\s+[0-9.]+\s+failed"#, options: .regularExpression) != nil)
-        #expect(result.stderr.range(of: #"zed:verify\s+-\s+not-run"#, options: .regularExpression) != nil)
-        let records = try Self.records(workspace)
-        #expect(records.map { $0["outcome"] as? String } == ["ok", "failed", "failed"])
-        #expect(!FileManager.default.fileExists(atPath: workspace.url.appendingPathComponent("example/zed/.dockerignore").path))
-    }
-
-    @Test func ctrlCStopsDockerRestoresFilesAndExits130() throws {
-        let environment = try TestDaemon.environment()
-        let workspace = try Self.exampleWorkspace()
-        defer { workspace.remove() }
-        try workspace.write("example/Dockerfile.zed-build", "FROM busybox:1.36\nRUN echo started-\(UUID().uuidString); sleep 60\n")
-        try workspace.write("example/zed/.dockerignore", "mine\n")
-
-        let process = Process()
-        process.executableURL = StackProcess.executable
-        process.arguments = ["build-zed", "release"]
-        process.currentDirectoryURL = workspace.url
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let started = Date()
-        // Wait until docker is really in the RUN step, then press Ctrl-C.
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("started-"), Date().timeIntervalSince(started) < 60 {
-            seen.append(errors.fileHandleForReading.availableData)
+        @Test func withoutAUserDockerignoreNoneIsLeftBehind() throws {
+            let environment = try TestDaemon.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+            let result = try StackProcess.run(["build-zed"], in: workspace.url, environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            let zedFiles = try FileManager.default.contentsOfDirectory(atPath: workspace.url.appendingPathComponent("example/zed").path)
+            #expect(!zedFiles.contains { $0.hasPrefix(".dockerignore") })
+            let version = try TestDaemon.run(workspace.url.appendingPathComponent("example/zed-build/zed").path, ["--version"])
+            #expect(version.output == "zed 0.190.0 (dev)\n")
         }
-        process.interrupt()
-        seen.append(errors.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let stderr = String(decoding: seen, as: UTF8.self)
 
-        #expect(process.terminationStatus == 130, "\(stderr)")
-        #expect(Date().timeIntervalSince(started) < 50, "the sleeping build was not cancelled")
-        #expect(try workspace.read("example/zed/.dockerignore") == "mine\n")
-        #expect(stderr.range(of: #"zed:build\s+[0-9.]+\s+interrupted"#, options: .regularExpression) != nil, "\(stderr)")
-        let records = try Self.records(workspace)
-        #expect(records.last?["outcome"] as? String == "interrupted")
+        @Test func cacheMountKeepsUnchangedCratesCompiledAcrossBuilds() throws {
+            let environment = try TestDaemon.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+            // A marker only this test's build carries, so the cache mount's first state is known.
+            try workspace.write("example/zed/crates/gpui/src/marker.sh", "# \(UUID().uuidString)\n")
+            let first = try StackProcess.run(["build-zed", "dev"], in: workspace.url, environment: environment)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stderr.contains("Compiling gpui"))
+
+            try workspace.write("example/zed/crates/editor/src/lib.sh", "editor_open() { gpui_window \"changed ($1)\"; }\n")
+            let second = try StackProcess.run(["build-zed", "dev"], in: workspace.url, environment: environment)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stderr.contains("Fresh gpui"), "the cache mount did not keep gpui's object:\n\(second.stderr)")
+            #expect(second.stderr.contains("Compiling editor"))
+            let run = try TestDaemon.run(workspace.url.appendingPathComponent("example/zed-build/zed").path, ["notes.txt"])
+            #expect(run.output == "window: changed (notes.txt)\n")
+        }
+
+        @Test func failingBuildExitsOneAndTheTableNamesWhatDidNotRun() throws {
+            let environment = try TestDaemon.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+            try workspace.write("example/Dockerfile.zed-build", "FROM busybox:1.36\nRUN echo compiling; exit 3\n")
+
+            let result = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("stack: error: zed:build: docker build exited with code 1"))
+            #expect(result.stderr.range(of: #"zed:build\s+[0-9.]+\s+failed"#, options: .regularExpression) != nil)
+            #expect(result.stderr.range(of: #"zed:verify\s+-\s+not-run"#, options: .regularExpression) != nil)
+            let records = try workspace.timingRecords()
+            #expect(records.map { $0["outcome"] as? String } == ["ok", "failed", "failed"])
+            #expect(!FileManager.default.fileExists(atPath: workspace.url.appendingPathComponent("example/zed/.dockerignore").path))
+        }
+
+        @Test func ctrlCStopsDockerRestoresFilesAndExits130() throws {
+            let environment = try TestDaemon.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+            try workspace.write("example/Dockerfile.zed-build", "FROM busybox:1.36\nRUN echo started-\(UUID().uuidString); sleep 60\n")
+            try workspace.write("example/zed/.dockerignore", "mine\n")
+
+            let process = Process()
+            process.executableURL = StackProcess.executable
+            process.arguments = ["build-zed", "release"]
+            process.currentDirectoryURL = workspace.url
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let started = Date()
+            // Wait until docker is really in the RUN step, then press Ctrl-C.
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("started-"), Date().timeIntervalSince(started) < 60 {
+                seen.append(errors.fileHandleForReading.availableData)
+            }
+            process.interrupt()
+            seen.append(errors.fileHandleForReading.readDataToEndOfFile())
+            process.waitUntilExit()
+            let stderr = String(decoding: seen, as: UTF8.self)
+
+            #expect(process.terminationStatus == 130, "\(stderr)")
+            #expect(Date().timeIntervalSince(started) < 50, "the sleeping build was not cancelled")
+            #expect(try workspace.read("example/zed/.dockerignore") == "mine\n")
+            #expect(stderr.range(of: #"zed:build\s+[0-9.]+\s+interrupted"#, options: .regularExpression) != nil, "\(stderr)")
+            let records = try workspace.timingRecords()
+            #expect(records.last?["outcome"] as? String == "interrupted")
+        }
     }
 }
