@@ -184,6 +184,31 @@ extension DaemonSuites {
             }
         }
 
+        /// A laptop without the sandbox: its daemon never answers. The documented outcome is a
+        /// bounded wait, exit 69 with one sentence saying what to do, the built desktops and their
+        /// versions kept, and the transfers not run.
+        @Test func unreachableSandboxDaemonEndsIn69WithinTheBound() throws {
+            let workspace = try TemporaryDirectory.example()
+            let environment = try Self.environment(["SANDBOX_DOCKER_HOST": "unix://\(workspace.url.path)/no-sandbox.sock"])
+            defer {
+                workspace.remove()
+                try? Self.removeSandbox(host: environment["DOCKER_HOST"]!)
+            }
+            try workspace.write("stack.yaml", try workspace.read("stack.yaml").replacingOccurrences(of: "wait_seconds: 30", with: "wait_seconds: 2"))
+
+            let started = Date()
+            let result = try Self.stack(["build-sandbox"], in: workspace, environment: environment)
+            #expect(Date().timeIntervalSince(started) < 60, "the wait for the sandbox was not bounded")
+            #expect(result.status == 69, "\(result.stderr)")
+            #expect(result.stderr.contains("the sandbox's Docker daemon did not answer") && result.stderr.contains("no-sandbox.sock"), "\(result.stderr)")
+            let table = tableOutcomes(result.stderr)
+            #expect(table["sandbox:restart"] == "failed", "\(result.stderr)")
+            for desktop in Self.desktops {
+                #expect(table["desktop:\(desktop)"] == "ok" && table["transfer:\(desktop)"] == "not-run", "\(result.stderr)")
+                #expect(FileManager.default.fileExists(atPath: workspace.url.appendingPathComponent("example/sandbox-images/helix-\(desktop).version").path))
+            }
+        }
+
         // MARK: --dry-run
 
         struct DryRun: Sendable, CustomTestStringConvertible {
