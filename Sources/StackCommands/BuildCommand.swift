@@ -53,21 +53,8 @@ public struct ServicesBuild: Sendable {
         return profiles
     }
 
-    func compose(runner: any DockerRunning) throws -> Compose {
-        guard let settings = workspace.configuration.compose else {
-            throw StackError.configuration(file: workspace.configurationFile.path, keyPath: "compose", line: nil,
-                                           problem: "there is no `compose` section, which this command needs")
-        }
-        return Compose(
-            flavor: try Compose.detectFlavor(runner: runner),
-            files: settings.files.map { workspace.path($0).path },
-            project: settings.project,
-            profiles: settings.profiles + profiles.filter { !settings.profiles.contains($0) }
-        )
-    }
-
     public func phases(runner: any DockerRunning) throws -> [Phase] {
-        let compose = try compose(runner: runner)
+        let compose = try workspace.compose(runner: runner, extraProfiles: profiles, for: "stack build")
         let project = try compose.readProject(runner: runner)
         let projectName = compose.project ?? project.name ?? ComposeProject.defaultProjectName(firstFile: compose.files[0])
         let buildable = project.buildable.filter { $0.isActive(with: compose.profiles) }

@@ -41,22 +41,10 @@ public struct SandboxBuild: Sendable {
         }
     }
 
-    func section<T>(_ value: T?, _ key: String) throws -> T {
-        guard let value else {
-            throw StackError.configuration(file: workspace.configurationFile.path, keyPath: key, line: nil,
-                                           problem: "there is no `\(key)` section, which build-sandbox needs")
-        }
-        return value
-    }
-
     public func phases(runner: any DockerRunning) throws -> [Phase] {
-        let configuration = workspace.configuration
-        let desktops = try section(configuration.desktops, "desktops")
-        let sandbox = try section(configuration.sandbox, "sandbox")
-        let composeSettings = try section(configuration.compose, "compose")
-        let compose = Compose(flavor: try Compose.detectFlavor(runner: runner),
-                              files: composeSettings.files.map { workspace.path($0).path },
-                              project: composeSettings.project, profiles: composeSettings.profiles)
+        let desktops = try workspace.section(\.desktops, "desktops", for: "build-sandbox")
+        let sandbox = try workspace.section(\.sandbox, "sandbox", for: "build-sandbox")
+        let compose = try workspace.compose(runner: runner, for: "build-sandbox")
         let nested = NestedDocker(arguments: sandbox.nestedDocker.map { EnvironmentExpansion.expand($0, environment: environment) })
         let registry = EnvironmentExpansion.expand(sandbox.registry, environment: environment)
         let registryFromSandbox = sandbox.registryFromSandbox.map { EnvironmentExpansion.expand($0, environment: environment) } ?? registry

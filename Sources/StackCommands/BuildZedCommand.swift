@@ -39,11 +39,7 @@ public struct ZedBuild: Sendable {
     }
 
     public func settings() throws -> ZedSettings {
-        guard let zed = workspace.configuration.zed else {
-            throw StackError.configuration(file: workspace.configurationFile.path, keyPath: "zed", line: nil,
-                                           problem: "there is no `zed` section, which build-zed needs")
-        }
-        return zed
+        try workspace.section(\.zed, "zed", for: "build-zed")
     }
 
     /// With `onlyIfMissing` (as build-sandbox uses it) every phase is skipped when the binary

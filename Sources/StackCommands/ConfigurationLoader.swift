@@ -21,6 +21,26 @@ public struct Workspace: Equatable, Sendable {
         return root.appendingPathComponent(relative).standardizedFileURL
     }
 
+    /// A stack.yaml section a command cannot do without.
+    public func section<T>(_ keyPath: KeyPath<StackConfiguration, T?>, _ key: String, for command: String) throws -> T {
+        guard let value = configuration[keyPath: keyPath] else {
+            throw StackError.configuration(file: configurationFile.path, keyPath: key, line: nil,
+                                           problem: "there is no `\(key)` section, which \(command) needs")
+        }
+        return value
+    }
+
+    /// The compose project as stack.yaml describes it, with `extraProfiles` switched on too.
+    public func compose(runner: any DockerRunning, extraProfiles: [String] = [], for command: String) throws -> Compose {
+        let settings = try section(\.compose, "compose", for: command)
+        return Compose(
+            flavor: try Compose.detectFlavor(runner: runner),
+            files: settings.files.map { path($0).path },
+            project: settings.project,
+            profiles: settings.profiles + extraProfiles.filter { !settings.profiles.contains($0) }
+        )
+    }
+
     /// `--workspace DIR` when given, else the nearest folder upwards from `directory` that holds a stack.yaml.
     public static func locate(explicit: String?, from directory: URL) throws -> Workspace {
         if let explicit {
