@@ -21,6 +21,11 @@ public struct BuildRequest: Equatable, Sendable {
     public var progress: String?
     /// The caller's own docker flags, passed through in order and never second-guessed.
     public var extraArguments: [String]
+    /// A person's own `docker build` arguments (the wrapper), context included, kept exactly
+    /// as given: the route then adds only its documented flags (`--builder`, `--load`, the
+    /// probe's) in front of them. The fields above still describe the build (tags for load
+    /// decisions, context for fingerprints) but are not turned into flags again.
+    public var passthrough: [String]?
 
     public init(
         context: String,
@@ -31,7 +36,8 @@ public struct BuildRequest: Equatable, Sendable {
         result: Result = .image,
         provenance: Bool? = nil,
         progress: String? = nil,
-        extraArguments: [String] = []
+        extraArguments: [String] = [],
+        passthrough: [String]? = nil
     ) {
         self.context = context
         self.dockerfile = dockerfile
@@ -42,11 +48,12 @@ public struct BuildRequest: Equatable, Sendable {
         self.provenance = provenance
         self.progress = progress
         self.extraArguments = extraArguments
+        self.passthrough = passthrough
     }
 
     /// Whether the caller already said where the result goes (`--output`, `-o`, `--load`, `--push`).
     public var callerChoseOutput: Bool {
-        extraArguments.contains { argument in
+        (passthrough ?? extraArguments).contains { argument in
             argument == "--load" || argument == "--push" || argument == "-o" || argument == "--output"
                 || argument.hasPrefix("--output=") || argument.hasPrefix("--load=") || argument.hasPrefix("--push=")
                 || (argument.hasPrefix("-o") && !argument.hasPrefix("--"))
@@ -63,10 +70,106 @@ public struct BuildRequest: Equatable, Sendable {
     }
 }
 
-/// The docker command lines for a request on a builder. A pure function: every branch of
+/// How an image built by a non-`docker` driver gets into the local daemon.
+public enum LoadStrategy: String, CaseIterable, Equatable, Sendable {
+    /// Probe first (`--output type=image --iidfile`, costs ~0 when cached); load only when
+    /// the image differs from the local one.
+    case smart
+    /// Push to a registry and pull: only changed layers travel.
+    case registry
+    /// Plain `--load`: the whole image as a tarball, every time.
+    case tarball
+}
+
+/// What happened to get a phase's result where it is needed (the `load` field of timings).
+public enum LoadPath: String, Codable, Equatable, Sendable {
+    case fingerprintHit = "fingerprint-hit"
+    case unchanged
+    case loadedRegistry = "loaded-registry"
+    case loadedTarball = "loaded-tarball"
+    /// Nothing to load: the docker driver, a local output, or the caller's own output flags.
+    case none
+}
+
+/// The docker command lines for a request on a builder. Pure functions: every branch of
 /// the build routine is decided here, where tests can see it without a daemon.
 public enum BuildRoute {
-    public static func invocations(for request: BuildRequest, on builder: BuilderChoice) -> [DockerInvocation] {
+    /// Where the build's result goes, as flags the route adds.
+    public enum Output: Equatable, Sendable {
+        /// What the request itself asks for: a local directory, or nothing more (docker driver).
+        case asRequested
+        /// `--load`: stream the image to the daemon as a tarball.
+        case load
+        /// The smart probe: build to the builder's image store only and write the image ID.
+        case probe(iidfile: String, metadataFile: String)
+        /// Push to a registry under `reference`.
+        case push(reference: String)
+    }
+
+    /// How the routine gets an image request's result into the daemon.
+    public enum LoadPlan: Equatable, Sendable {
+        /// One build; nothing to load, or `--load` already in it (`path` says which).
+        case single(Output, path: LoadPath)
+        /// Probe, then compare with the local image, then load only if it changed.
+        case probeFirst(then: LoadStrategy)
+        /// Push to `reference` and pull it back.
+        case registry(reference: String)
+    }
+
+    /// Decides the load plan. `localImageIDs` holds the ID of each of the request's tags in the
+    /// local daemon (nil: absent); it is only consulted by `smart`.
+    public static func loadPlan(for request: BuildRequest, on builder: BuilderChoice, strategy: LoadStrategy,
+                                registry: String?, localImageIDs: [String: String?]) -> LoadPlan {
+        guard case .image = request.result, builder.needsLoad, !request.callerChoseOutput else {
+            return .single(.asRequested, path: .none)
+        }
+        let changedVia: LoadStrategy = registry == nil ? .tarball : .registry
+        switch strategy {
+        case .tarball:
+            return .single(.load, path: .loadedTarball)
+        case .registry:
+            guard let registry, let reference = registryReference(request, registry: registry) else { return .single(.load, path: .loadedTarball) }
+            return .registry(reference: reference)
+        case .smart:
+            let present = request.tags.compactMap { localImageIDs[$0] ?? nil }
+            if present.isEmpty {
+                if changedVia == .registry, let registry, let reference = registryReference(request, registry: registry) {
+                    return .registry(reference: reference)
+                }
+                return .single(.load, path: .loadedTarball)
+            }
+            return .probeFirst(then: changedVia)
+        }
+    }
+
+    /// After the probe: unchanged when every tag the daemon has already points at the probed
+    /// image (tags it lacks are then added with `docker tag`); anything else loads.
+    public enum ProbeVerdict: Equatable, Sendable {
+        case unchanged(tagsToAdd: [String])
+        case changed
+    }
+
+    public static func verdict(probedImageID: String?, tags: [String], localImageIDs: [String: String?]) -> ProbeVerdict {
+        guard let probed = probedImageID?.trimmingCharacters(in: .whitespacesAndNewlines), probed.hasPrefix("sha256:"), probed.count == 71 else {
+            return .changed
+        }
+        let present = tags.filter { (localImageIDs[$0] ?? nil) != nil }
+        guard !present.isEmpty, present.allSatisfy({ localImageIDs[$0] == probed }) else { return .changed }
+        return .unchanged(tagsToAdd: tags.filter { (localImageIDs[$0] ?? nil) == nil })
+    }
+
+    /// `REGISTRY/<repository>:<tag>` for the request's first tag.
+    static func registryReference(_ request: BuildRequest, registry: String) -> String? {
+        guard let tag = request.tags.first else { return nil }
+        let repository = ImageReference.repository(tag)
+        let version = tag.split(separator: "/").last.flatMap { last in last.split(separator: ":", maxSplits: 1).dropFirst().first }.map(String.init) ?? "latest"
+        return "\(registry)/\(repository):\(version)"
+    }
+
+    /// `cacheRegistry` (stack.yaml `cache.registry`) shares BuildKit's cache through a registry
+    /// on machines without the shared builder.
+    public static func invocation(for request: BuildRequest, on builder: BuilderChoice, output: Output = .asRequested,
+                                  cacheRegistry: String? = nil) -> DockerInvocation {
         var arguments: [String]
         var environment: [String: String] = [:]
         switch builder.backend {
@@ -79,24 +182,51 @@ public enum BuildRoute {
             environment["DOCKER_BUILDKIT"] = "1"
         }
         if let progress = request.progress { arguments.append("--progress=\(progress)") }
+        let additions = outputFlags(output, request: request) + cacheFlags(cacheRegistry, builder: builder)
+        if let passthrough = request.passthrough {
+            return DockerInvocation(arguments + additions + passthrough, environment: environment)
+        }
         if let dockerfile = request.dockerfile { arguments += ["-f", dockerfile] }
         if let target = request.target { arguments += ["--target", target] }
         for argument in request.buildArgs { arguments += ["--build-arg", "\(argument.name)=\(argument.value)"] }
         for tag in request.tags { arguments += ["-t", tag] }
         // The 20.10 CLI's built-in BuildKit knows no --provenance and adds no attestations.
-        if let provenance = request.provenance, case .buildx = builder.backend {
+        if let provenance = request.provenance, case .buildx = builder.backend, !additions.contains(where: { $0.hasPrefix("--provenance") }) {
             arguments.append("--provenance=\(provenance)")
         }
-        switch request.result {
-        case .directory(let destination):
-            arguments += ["--output", "type=local,dest=\(destination)"]
-        case .image where builder.needsLoad && !request.callerChoseOutput:
-            arguments.append("--load")
-        case .image:
-            break
-        }
+        arguments += additions
         arguments += request.extraArguments
         arguments.append(request.context)
-        return [DockerInvocation(arguments, environment: environment)]
+        return DockerInvocation(arguments, environment: environment)
+    }
+
+    private static func cacheFlags(_ reference: String?, builder: BuilderChoice) -> [String] {
+        guard let reference else { return [] }
+        switch builder.backend {
+        case .buildx(_, let driver) where driver != "docker":
+            return ["--cache-from", "type=registry,ref=\(reference)", "--cache-to", "type=registry,ref=\(reference),mode=max"]
+        case .buildx:
+            // The docker driver cannot export cache; it can still use what others exported.
+            return ["--cache-from", "type=registry,ref=\(reference)"]
+        case .embeddedBuildKit:
+            // The 20.10 CLI's built-in BuildKit takes only an image reference to import from.
+            return ["--cache-from", reference]
+        }
+    }
+
+    private static func outputFlags(_ output: Output, request: BuildRequest) -> [String] {
+        switch output {
+        case .asRequested:
+            if case .directory(let destination) = request.result { return ["--output", "type=local,dest=\(destination)"] }
+            return []
+        case .load:
+            return ["--load"]
+        case let .probe(iidfile, metadataFile):
+            // Both flags matter: without an output a remote builder leaves the iidfile empty
+            // (fixture 14); with provenance the ID is a manifest list's, not the image's (12b).
+            return ["--output", "type=image", "--provenance=false", "--iidfile", iidfile, "--metadata-file", metadataFile]
+        case .push(let reference):
+            return ["--output", "type=image,name=\(reference),push=true", "--provenance=false"]
+        }
     }
 }

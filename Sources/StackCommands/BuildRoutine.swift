@@ -1,21 +1,33 @@
 import Foundation
 
 /// The one docker-build routine. Every image build of every command comes here: it resolves
-/// the builder once per run, turns the request into docker invocations (`BuildRoute`), and
-/// runs them with docker's output streamed to the user.
+/// the builder once per run, decides how the result reaches the daemon (`BuildRoute`), and
+/// runs the docker invocations with their output streamed to the user.
 public final class BuildRoutine: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var defaultBuildArgs: [BuildArgument]
+        public var load: LoadSettings
+        public var cacheRegistry: String?
+
+        public init(defaultBuildArgs: [BuildArgument] = [], load: LoadSettings = LoadSettings(), cacheRegistry: String? = nil) {
+            self.defaultBuildArgs = defaultBuildArgs
+            self.load = load
+            self.cacheRegistry = cacheRegistry
+        }
+    }
+
     let runner: any DockerRunning
     let resolver: BuilderResolver
-    let defaultBuildArgs: [BuildArgument]
+    let settings: Settings
     let console: Console
     let dryRun: Bool
     private let lock = NSLock()
     private var resolution: Result<BuilderChoice, Error>?
 
-    public init(runner: any DockerRunning, resolver: BuilderResolver, defaultBuildArgs: [BuildArgument], console: Console, dryRun: Bool) {
+    public init(runner: any DockerRunning, resolver: BuilderResolver, settings: Settings, console: Console, dryRun: Bool) {
         self.runner = runner
         self.resolver = resolver
-        self.defaultBuildArgs = defaultBuildArgs
+        self.settings = settings
         self.console = console
         self.dryRun = dryRun
     }
@@ -40,20 +52,135 @@ public final class BuildRoutine: @unchecked Sendable {
     func build(_ request: BuildRequest, in phase: PhaseContext) throws {
         let builder = try builder()
         phase.builder = builder
-        var request = request.withDefaultBuildArgs(defaultBuildArgs)
-        if phase.outputLines != nil, request.progress == nil, !request.extraArguments.contains(where: { $0.hasPrefix("--progress") }) {
+        var request = request.withDefaultBuildArgs(settings.defaultBuildArgs)
+        if phase.outputLines != nil, request.progress == nil, !(request.passthrough ?? request.extraArguments).contains(where: { $0.hasPrefix("--progress") }) {
             request.progress = "plain"
         }
-        let invocations = BuildRoute.invocations(for: request, on: builder)
+        let needsLocalFacts = settings.load.strategy == .smart && !dryRun
+            && BuildRoute.loadPlan(for: request, on: builder, strategy: .smart, registry: nil, localImageIDs: [:]) != .single(.asRequested, path: .none)
+        let local = needsLocalFacts ? try localImageIDs(request.tags) : [:]
+        let plan = BuildRoute.loadPlan(for: request, on: builder, strategy: settings.load.strategy, registry: settings.load.registry, localImageIDs: local)
+
         if dryRun {
-            console.output("# \(phase.name) builds on \(builder.summary)")
-            for invocation in invocations { console.output(runner.commandLine(invocation)) }
+            phase.console.output("# \(phase.name) builds on \(builder.summary)")
+        } else {
+            console.info("\(phase.name): building on \(builder.summary)")
+        }
+        switch plan {
+        case let .single(output, path):
+            try stream(BuildRoute.invocation(for: request, on: builder, output: output, cacheRegistry: settings.cacheRegistry), in: phase)
+            phase.load = path
+        case .probeFirst(let then):
+            try probeThenLoad(request, on: builder, then: then, local: local, in: phase)
+        case .registry(let reference):
+            try loadThroughRegistry(request, reference: reference, on: builder, in: phase)
+        }
+    }
+
+    /// Smart load: a probe build that exports nothing (~0 s when cached) says which image the
+    /// builder would produce; only a different one is loaded.
+    private func probeThenLoad(_ request: BuildRequest, on builder: BuilderChoice, then: LoadStrategy, local: [String: String?], in phase: PhaseContext) throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stack-probe-\(UUID().uuidString)")
+        let iidfile = scratch.appendingPathComponent("iid").path
+        let metadata = scratch.appendingPathComponent("metadata.json").path
+        if dryRun {
+            phase.console.output(runner.commandLine(BuildRoute.invocation(for: request, on: builder, output: .probe(iidfile: iidfile, metadataFile: metadata), cacheRegistry: settings.cacheRegistry)))
+            phase.console.output("# \(phase.name) loads only if the probed image differs from the local one:")
+            try loadChanged(request, on: builder, via: then, in: phase)
             return
         }
-        console.info("\(phase.name): building on \(builder.summary)")
-        for invocation in invocations {
-            let status = try runner.stream(invocation, lines: phase.outputLines)
-            guard status.succeeded else { throw StackError.buildFailed(phase: phase.name, status: status.description) }
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let probe = BuildRoute.invocation(for: request, on: builder, output: .probe(iidfile: iidfile, metadataFile: metadata), cacheRegistry: settings.cacheRegistry)
+        let status = try runner.stream(probe, lines: phase.outputLines)
+        guard status.succeeded else {
+            console.info("\(phase.name): the probe build \(status); building with a load to be sure")
+            return try loadChanged(request, on: builder, via: then, in: phase)
         }
+        switch BuildRoute.verdict(probedImageID: Self.probedImageID(iidfile: iidfile, metadataFile: metadata), tags: request.tags, localImageIDs: local) {
+        case .unchanged(let missingTags):
+            let id = (local.values.compactMap { $0 }.first ?? "")
+            for tag in missingTags { try checkedRun(DockerInvocation(["tag", id, tag]), in: phase) }
+            console.info("\(phase.name): unchanged, \(request.tags.joined(separator: ", ")) is already \(id.prefix(19)) in the daemon; nothing loaded")
+            phase.load = .unchanged
+        case .changed:
+            try loadChanged(request, on: builder, via: then, in: phase)
+        }
+    }
+
+    private func loadChanged(_ request: BuildRequest, on builder: BuilderChoice, via strategy: LoadStrategy, in phase: PhaseContext) throws {
+        if strategy == .registry, let registry = settings.load.registry, let reference = BuildRoute.registryReference(request, registry: registry) {
+            return try loadThroughRegistry(request, reference: reference, on: builder, in: phase)
+        }
+        try stream(BuildRoute.invocation(for: request, on: builder, output: .load, cacheRegistry: settings.cacheRegistry), in: phase)
+        phase.load = .loadedTarball
+    }
+
+    /// Push from the builder, pull into the daemon: only the layers the daemon lacks travel.
+    /// A registry that does not answer or a failed push falls back to `--load`, with a warning.
+    private func loadThroughRegistry(_ request: BuildRequest, reference: String, on builder: BuilderChoice, in phase: PhaseContext) throws {
+        let push = BuildRoute.invocation(for: request, on: builder, output: .push(reference: reference), cacheRegistry: settings.cacheRegistry)
+        let fetch = [DockerInvocation(["pull", reference])] + request.tags.map { DockerInvocation(["tag", reference, $0]) } + [DockerInvocation(["rmi", reference])]
+        if dryRun {
+            for invocation in [push] + fetch { phase.console.output(runner.commandLine(invocation)) }
+            return
+        }
+        let registry = String(reference.prefix { $0 != "/" })
+        guard EndpointProbe.canConnect(to: registry, timeout: 3) else {
+            console.info("warning: \(phase.name): registry \(registry) does not answer; loading the whole image with --load instead.")
+            return try loadTarball(request, on: builder, in: phase)
+        }
+        let pushed = try runner.stream(push, lines: phase.outputLines)
+        guard pushed.succeeded else {
+            console.info("warning: \(phase.name): the push to \(registry) \(pushed); loading the whole image with --load instead.")
+            return try loadTarball(request, on: builder, in: phase)
+        }
+        for invocation in fetch.dropLast() { try checkedRun(invocation, in: phase) }
+        _ = try? runner.capture(fetch.last!, timeout: 60)
+        console.info("\(phase.name): loaded through registry \(registry) (only changed layers moved)")
+        phase.load = .loadedRegistry
+    }
+
+    private func loadTarball(_ request: BuildRequest, on builder: BuilderChoice, in phase: PhaseContext) throws {
+        try stream(BuildRoute.invocation(for: request, on: builder, output: .load, cacheRegistry: settings.cacheRegistry), in: phase)
+        phase.load = .loadedTarball
+    }
+
+    private func stream(_ invocation: DockerInvocation, in phase: PhaseContext) throws {
+        if dryRun {
+            phase.console.output(runner.commandLine(invocation))
+            return
+        }
+        let status = try runner.stream(invocation, lines: phase.outputLines)
+        guard status.succeeded else { throw StackError.buildFailed(phase: phase.name, status: status.description) }
+    }
+
+    private func checkedRun(_ invocation: DockerInvocation, in phase: PhaseContext) throws {
+        let status = try runner.stream(invocation, lines: phase.outputLines)
+        guard status.succeeded else {
+            throw StackError.stepFailed(phase: phase.name, message: "`\(runner.commandLine(invocation))` \(status); read its output above.")
+        }
+    }
+
+    /// The ID of each tag in the local daemon (nil when absent): the facts `smart` compares with.
+    private func localImageIDs(_ tags: [String]) throws -> [String: String?] {
+        var ids: [String: String?] = [:]
+        for tag in tags {
+            let result = try runner.capture(DockerInvocation(["images", "--no-trunc", "-q", tag]), timeout: 60)
+            let id = result.stdout.split(separator: "\n").first.map(String.init)
+            ids[tag] = result.status.succeeded ? id : nil
+        }
+        return ids
+    }
+
+    /// The metadata file's `containerimage.config.digest` (fixture 15: the image ID), else the
+    /// iidfile (fixture 12: the same ID when provenance is off).
+    static func probedImageID(iidfile: String, metadataFile: String) -> String? {
+        if let data = FileManager.default.contents(atPath: metadataFile),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let digest = object["containerimage.config.digest"] as? String {
+            return digest
+        }
+        return (try? String(contentsOfFile: iidfile, encoding: .utf8)).flatMap { $0.isEmpty ? nil : $0 }
     }
 }

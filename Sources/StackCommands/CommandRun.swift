@@ -41,11 +41,16 @@ public struct CommandRun {
     public var command: String
     public var options: WorkspaceOptions
     public var world: RunEnvironment
+    /// For the `docker` wrapper: a stack.yaml is optional (without one, defaults apply and no
+    /// timings are written), and no phase headers or end-of-run table are added to what
+    /// docker prints, so scripts that read `docker build`'s output see what they expect.
+    public var transparent: Bool
 
-    public init(command: String, options: WorkspaceOptions, world: RunEnvironment) {
+    public init(command: String, options: WorkspaceOptions, world: RunEnvironment, transparent: Bool = false) {
         self.command = command
         self.options = options
         self.world = world
+        self.transparent = transparent
     }
 
     /// What a command needs to turn its flags and stack.yaml into phases.
@@ -56,28 +61,38 @@ public struct CommandRun {
     }
 
     public func execute(plan: (PlanInput) throws -> [Phase]) throws {
-        let workspace = try Workspace.locate(explicit: options.workspace, from: world.currentDirectory)
+        let found: Workspace?
+        do {
+            found = try Workspace.locate(explicit: options.workspace, from: world.currentDirectory)
+        } catch StackError.configurationMissing where transparent {
+            found = nil
+        }
+        let workspace = found ?? Workspace(root: world.currentDirectory, configuration: StackConfiguration())
         let runner = try world.makeRunner(world.environment)
         let phases = try plan(PlanInput(workspace: workspace, runner: runner, environment: world.environment))
         let routine = BuildRoutine(
             runner: runner,
             resolver: BuilderResolver(runner: runner, settings: workspace.configuration.builder, environment: world.environment),
-            defaultBuildArgs: workspace.configuration.buildArgs,
+            settings: BuildRoutine.Settings(
+                defaultBuildArgs: workspace.configuration.buildArgs,
+                load: LoadSettings(strategy: options.loadStrategy ?? workspace.configuration.load.strategy, registry: workspace.configuration.load.registry),
+                cacheRegistry: workspace.configuration.cache?.registry
+            ),
             console: world.console,
             dryRun: options.dryRun
         )
         let runID = Self.newRunID(at: world.clock())
         let executor = PlanExecutor(command: command, runID: runID, routine: routine, console: world.console, dryRun: options.dryRun,
-                                    jobs: options.jobs ?? workspace.configuration.jobs, clock: world.clock)
+                                    jobs: options.jobs ?? workspace.configuration.jobs, announcesPhases: !transparent, clock: world.clock)
         let report = executor.execute(phases, cancellator: world.cancellator)
-        if !options.dryRun {
+        if !options.dryRun, found != nil {
             let log = TimingsLog(file: workspace.path(workspace.configuration.timings.path))
             do {
                 try log.append(report.records(run: runID, command: command, builder: routine.resolvedBuilder))
             } catch {
                 world.console.info("warning: \(error)")
             }
-            world.console.info(report.table(command: command))
+            if !transparent { world.console.info(report.table(command: command)) }
         }
         if let error = report.error { throw error }
     }

@@ -11,6 +11,8 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
     public var compose: ComposeSettings?
     public var desktops: DesktopSettings?
     public var sandbox: SandboxSettings?
+    public var load: LoadSettings
+    public var cache: CacheSettings?
 
     public init(
         builder: BuilderSettings = BuilderSettings(),
@@ -20,7 +22,9 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         zed: ZedSettings? = nil,
         compose: ComposeSettings? = nil,
         desktops: DesktopSettings? = nil,
-        sandbox: SandboxSettings? = nil
+        sandbox: SandboxSettings? = nil,
+        load: LoadSettings = LoadSettings(),
+        cache: CacheSettings? = nil
     ) {
         self.builder = builder
         self.buildArgs = buildArgs
@@ -30,6 +34,8 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         self.compose = compose
         self.desktops = desktops
         self.sandbox = sandbox
+        self.load = load
+        self.cache = cache
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -41,6 +47,8 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         case compose
         case desktops
         case sandbox
+        case load
+        case cache
     }
 
     public init(from decoder: Decoder) throws {
@@ -58,6 +66,8 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         compose = try container.decodeIfPresent(ComposeSettings.self, forKey: .compose)
         desktops = try container.decodeIfPresent(DesktopSettings.self, forKey: .desktops)
         sandbox = try container.decodeIfPresent(SandboxSettings.self, forKey: .sandbox)
+        load = try container.decodeIfPresent(LoadSettings.self, forKey: .load) ?? LoadSettings()
+        cache = try container.decodeIfPresent(CacheSettings.self, forKey: .cache)
     }
 }
 
@@ -77,15 +87,19 @@ public struct BuilderSettings: Equatable, Sendable, Decodable {
     /// unreachable builder is still governed by `fallback`.
     public var required: Bool
     public var fallback: Fallback
+    /// The shared buildkitd (`tcp://host:port`) that `stack setup-builder` points the builder
+    /// at; `BUILDKIT_HOST` overrides it.
+    public var endpoint: String?
 
-    public init(name: String? = nil, required: Bool = true, fallback: Fallback = .fail) {
+    public init(name: String? = nil, required: Bool = true, fallback: Fallback = .fail, endpoint: String? = nil) {
         self.name = name
         self.required = required
         self.fallback = fallback
+        self.endpoint = endpoint
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, required, fallback
+        case name, required, fallback, endpoint
     }
 
     public init(from decoder: Decoder) throws {
@@ -98,6 +112,7 @@ public struct BuilderSettings: Equatable, Sendable, Decodable {
             }
             return value
         } ?? .fail
+        endpoint = try container.decodeIfPresent(String.self, forKey: .endpoint)
     }
 }
 
@@ -296,5 +311,51 @@ public struct SandboxSettings: Equatable, Sendable, Decodable {
         waitSeconds = try container.decodeIfPresent(Double.self, forKey: .waitSeconds) ?? 60
         registry = try container.decode(String.self, forKey: .registry)
         registryFromSandbox = try container.decodeIfPresent(String.self, forKey: .registryFromSandbox)
+    }
+}
+
+/// How images from a non-`docker` builder reach the local daemon.
+public struct LoadSettings: Equatable, Sendable, Decodable {
+    public var strategy: LoadStrategy
+    /// The registry (`host:port`) the `registry` strategy, and `smart` when an image changed,
+    /// move images through; without one they use `--load`.
+    public var registry: String?
+
+    public init(strategy: LoadStrategy = .smart, registry: String? = nil) {
+        self.strategy = strategy
+        self.registry = registry
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case strategy, registry
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        strategy = try container.decodeIfPresent(String.self, forKey: .strategy).map { text in
+            guard let value = LoadStrategy(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .strategy, in: container, debugDescription: "expected smart, registry or tarball")
+            }
+            return value
+        } ?? .smart
+        registry = try container.decodeIfPresent(String.self, forKey: .registry)
+    }
+}
+
+/// A registry that holds BuildKit's cache, for machines without the shared builder.
+public struct CacheSettings: Equatable, Sendable, Decodable {
+    public var registry: String
+
+    public init(registry: String) {
+        self.registry = registry
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case registry
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        registry = try container.decode(String.self, forKey: .registry)
     }
 }

@@ -28,6 +28,8 @@ public final class PhaseContext: @unchecked Sendable {
     /// Set when phases may overlap: docker's output then arrives line by line, prefixed.
     public let outputLines: (@Sendable (String) -> Void)?
     public internal(set) var builder: BuilderChoice?
+    /// How the phase's image reached the daemon, when it built one.
+    public internal(set) var load: LoadPath?
     public private(set) var skipped = false
 
     init(name: String, routine: BuildRoutine, console: Console, dryRun: Bool, prefixOutput: Bool) {
@@ -76,9 +78,10 @@ public struct PhaseResult: Equatable, Sendable {
     public var seconds: Double
     public var builder: String?
     public var driver: String?
+    public var load: LoadPath?
 
     static func notRun(_ name: String) -> PhaseResult {
-        PhaseResult(name: name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil)
+        PhaseResult(name: name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil, load: nil)
     }
 }
 
@@ -94,16 +97,19 @@ public struct PlanExecutor {
     public var console: Console
     public var dryRun: Bool
     public var jobs: Int
+    /// Whether each phase's start is announced (`==> name`); off for the transparent wrapper.
+    public var announcesPhases: Bool
     public var clock: @Sendable () -> Date
 
     public init(command: String, runID: String, routine: BuildRoutine, console: Console, dryRun: Bool, jobs: Int = 1,
-                clock: @escaping @Sendable () -> Date = Date.init) {
+                announcesPhases: Bool = true, clock: @escaping @Sendable () -> Date = Date.init) {
         self.command = command
         self.runID = runID
         self.routine = routine
         self.console = console
         self.dryRun = dryRun
         self.jobs = jobs
+        self.announcesPhases = announcesPhases
         self.clock = clock
     }
 
@@ -160,7 +166,7 @@ public struct PlanExecutor {
         let context = PhaseContext(name: phase.name, routine: routine, console: console, dryRun: dryRun, prefixOutput: prefixOutput)
         if dryRun {
             console.output("# phase \(phase.name)" + (phase.dependencies.isEmpty ? "" : " (after \(phase.dependencies.joined(separator: ", ")))"))
-        } else {
+        } else if announcesPhases {
             console.info("==> \(phase.name)")
         }
         let clock = self.clock
@@ -178,7 +184,7 @@ public struct PlanExecutor {
                 failure = error
             }
             let result = PhaseResult(name: phase.name, outcome: outcome, start: start, seconds: clock().timeIntervalSince(start),
-                                     builder: context.builder?.builderName, driver: context.builder?.driver)
+                                     builder: context.builder?.builderName, driver: context.builder?.driver, load: context.load)
             state.condition.lock()
             state.results[phase.name] = result
             state.running.remove(phase.name)
@@ -245,10 +251,10 @@ extension PlanExecutor.Report {
         let ran = phases.compactMap { phase -> TimingRecord? in
             guard let start = phase.start else { return nil }
             return TimingRecord(run: run, command: command, phase: phase.name, start: start, seconds: phase.seconds,
-                                outcome: phase.outcome, builder: phase.builder, driver: phase.driver)
+                                outcome: phase.outcome, builder: phase.builder, driver: phase.driver, load: phase.load)
         }
         return ran + [TimingRecord(run: run, command: command, phase: TimingRecord.totalPhase, start: start, seconds: seconds,
-                                   outcome: outcome, builder: builder?.builderName, driver: builder?.driver)]
+                                   outcome: outcome, builder: builder?.builderName, driver: builder?.driver, load: nil)]
     }
 
     /// The end-of-run table, printed to stderr after every run, failed ones too.

@@ -29,6 +29,9 @@ public struct WorkspaceOptions: ParsableArguments, Sendable {
     @Option(help: "How many independent phases may run at once (default: `jobs` in stack.yaml, else 1; 1 runs them one after another).")
     public var jobs: Int?
 
+    @Option(help: "How images from a non-docker builder reach the daemon: smart, registry or tarball (default: `load.strategy` in stack.yaml, else smart).")
+    public var loadStrategy: LoadStrategy?
+
     public init() {}
 
     public func validate() throws {
@@ -52,3 +55,5 @@ public enum StackMain {
         }
     }
 }
+
+extension LoadStrategy: ExpressibleByArgument {}

@@ -26,8 +26,11 @@ public struct TimingRecord: Codable, Equatable, Sendable {
     public var outcome: PhaseOutcome
     public var builder: String?
     public var driver: String?
+    /// How the phase's image reached the daemon; null for phases that build none.
+    public var load: LoadPath?
 
-    public init(run: String, command: String, phase: String, start: Date, seconds: Double, outcome: PhaseOutcome, builder: String?, driver: String?) {
+    public init(run: String, command: String, phase: String, start: Date, seconds: Double, outcome: PhaseOutcome,
+                builder: String?, driver: String?, load: LoadPath? = nil) {
         self.run = run
         self.command = command
         self.phase = phase
@@ -36,10 +39,11 @@ public struct TimingRecord: Codable, Equatable, Sendable {
         self.outcome = outcome
         self.builder = builder
         self.driver = driver
+        self.load = load
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, command, phase, start, seconds, outcome, builder, driver
+        case run, command, phase, start, seconds, outcome, builder, driver, load
     }
 
     // Absent builder and driver are written as null so every line has the same keys.
@@ -53,6 +57,7 @@ public struct TimingRecord: Codable, Equatable, Sendable {
         try container.encode(outcome, forKey: .outcome)
         try container.encode(builder, forKey: .builder)
         try container.encode(driver, forKey: .driver)
+        try container.encode(load, forKey: .load)
     }
 
     public static func encoder() -> JSONEncoder {

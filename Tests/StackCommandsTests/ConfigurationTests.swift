@@ -54,7 +54,7 @@ struct ConfigurationTests {
           fallbak: local
         """)
         #expect(error == .configuration(file: "/ws/stack.yaml", keyPath: "builder.fallbak", line: 3,
-                                        problem: "unknown key `fallbak` (known here: name, required, fallback)"))
+                                        problem: "unknown key `fallbak` (known here: name, required, fallback, endpoint)"))
         #expect(error?.exitCode == 78)
     }
 

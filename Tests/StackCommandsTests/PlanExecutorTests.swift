@@ -20,7 +20,7 @@ struct PlanExecutorTests {
         let routine = BuildRoutine(
             runner: runner,
             resolver: BuilderResolver(runner: runner, settings: BuilderSettings(), environment: [:]),
-            defaultBuildArgs: [], console: console, dryRun: dryRun
+            settings: BuildRoutine.Settings(), console: console, dryRun: dryRun
         )
         let clock = SteppingClock()
         return PlanExecutor(command: "demo", runID: "r", routine: routine, console: console, dryRun: dryRun, jobs: jobs, clock: clock.read)
