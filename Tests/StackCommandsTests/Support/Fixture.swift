@@ -28,4 +28,20 @@ struct Fixture {
         }
         return Fixture(command: command, output: output.joined(separator: "\n") + "\n", exitCode: exitCode)
     }
+
+    /// What a later command of the same recording printed: the lines after a `--- HEADER`
+    /// line, up to the next `--- ` or `# ` line (e.g. the iidfile's content after the build).
+    static func recorded(_ name: String, after header: String) throws -> String {
+        let text = try String(contentsOf: directory.appendingPathComponent(name + ".txt"), encoding: .utf8)
+        let lines = text.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("--- " + header) }) else {
+            throw FixtureSectionMissing(name: name, header: header)
+        }
+        return lines[(start + 1)...].prefix { !$0.hasPrefix("--- ") && !$0.hasPrefix("# ") }.joined(separator: "\n")
+    }
+
+    struct FixtureSectionMissing: Error {
+        var name: String
+        var header: String
+    }
 }

@@ -7,6 +7,14 @@ final class ScriptedRunner: DockerRunning, @unchecked Sendable {
     struct Answer {
         var prefix: [String]
         var output: CapturedOutput
+        /// What the real command left behind besides its output (an iidfile, say).
+        var effect: (@Sendable (DockerInvocation) -> Void)? = nil
+        /// Arguments that must also appear anywhere in the invocation (`--iidfile`, `--load`).
+        var containing: [String] = []
+
+        func matches(_ invocation: DockerInvocation) -> Bool {
+            invocation.arguments.starts(with: prefix) && containing.allSatisfy(invocation.arguments.contains)
+        }
     }
 
     let program = "docker"
@@ -25,6 +33,11 @@ final class ScriptedRunner: DockerRunning, @unchecked Sendable {
         return Answer(prefix: prefix, output: CapturedOutput(status: .exited(fixture.exitCode), stdout: fixture.output, stderr: ""))
     }
 
+    /// The value following `flag` in an invocation's arguments.
+    static func value(of flag: String, in invocation: DockerInvocation) -> String? {
+        invocation.arguments.firstIndex(of: flag).flatMap { invocation.arguments.indices.contains($0 + 1) ? invocation.arguments[$0 + 1] : nil }
+    }
+
     static func exit(_ prefix: [String], _ code: Int32, stdout: String = "", stderr: String = "") -> Answer {
         Answer(prefix: prefix, output: CapturedOutput(status: .exited(code), stdout: stdout, stderr: stderr))
     }
@@ -32,9 +45,10 @@ final class ScriptedRunner: DockerRunning, @unchecked Sendable {
     private func answer(_ invocation: DockerInvocation) -> CapturedOutput {
         lock.withLock {
             invocations.append(invocation)
-            guard let answer = answers.first(where: { invocation.arguments.starts(with: $0.prefix) }) else {
+            guard let answer = answers.first(where: { $0.matches(invocation) }) else {
                 return CapturedOutput(status: .exited(127), stdout: "", stderr: "ScriptedRunner: no answer for \(invocation.arguments)")
             }
+            answer.effect?(invocation)
             return answer.output
         }
     }
