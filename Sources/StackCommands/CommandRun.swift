@@ -86,7 +86,7 @@ public struct CommandRun {
                                     jobs: options.jobs ?? workspace.configuration.jobs, announcesPhases: !transparent, clock: world.clock)
         let report = executor.execute(phases, cancellator: world.cancellator)
         if !options.dryRun, found != nil {
-            let log = TimingsLog(file: workspace.path(workspace.configuration.timings.path))
+            let log = TimingsLog(file: workspace.path(workspace.configuration.timings.path), keep: workspace.configuration.timings.keep)
             do {
                 try log.append(report.records(run: runID, command: command, builder: routine.resolvedBuilder))
             } catch {

@@ -119,19 +119,28 @@ public struct BuilderSettings: Equatable, Sendable, Decodable {
 public struct TimingsSettings: Equatable, Sendable, Decodable {
     public static let defaultPath = ".stack/timings.jsonl"
 
-    public var path: String
+    public static let defaultKeep = 5000
 
-    public init(path: String = TimingsSettings.defaultPath) {
+    public var path: String
+    /// The newest lines kept; older ones are dropped when a run appends past this.
+    public var keep: Int
+
+    public init(path: String = TimingsSettings.defaultPath, keep: Int = TimingsSettings.defaultKeep) {
         self.path = path
+        self.keep = keep
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case path
+        case path, keep
     }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         path = try container.decodeIfPresent(String.self, forKey: .path) ?? TimingsSettings.defaultPath
+        keep = try container.decodeIfPresent(Int.self, forKey: .keep) ?? TimingsSettings.defaultKeep
+        guard keep >= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .keep, in: container, debugDescription: "expected a whole number of at least 1")
+        }
     }
 }
 

@@ -89,27 +89,63 @@ public struct TimingRecord: Codable, Equatable, Sendable {
     }()
 }
 
-/// The append-only JSON Lines file. Each record is one `write(2)` on an O_APPEND descriptor,
-/// so runs that finish at the same time never interleave partial lines.
+/// The JSON Lines file. Writers take an exclusive `flock` on `FILE.lock` for the few
+/// milliseconds they need, so runs that end at the same time never interleave partial lines
+/// and trimming to the newest `keep` lines (a rewrite to a temporary file and a rename) never
+/// loses a line another run appended meanwhile.
 public struct TimingsLog: Sendable {
     public var file: URL
+    public var keep: Int
 
-    public init(file: URL) {
+    public init(file: URL, keep: Int = TimingsSettings.defaultKeep) {
         self.file = file
+        self.keep = keep
     }
 
     public func append(_ records: [TimingRecord]) throws {
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let descriptor = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw TimingsLogError(path: file.path, reason: String(cString: strerror(errno))) }
-        defer { close(descriptor) }
         let encoder = TimingRecord.encoder()
+        var lines = Data()
         for record in records {
-            var line = try encoder.encode(record)
-            line.append(0x0A)
-            let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard written == line.count else { throw TimingsLogError(path: file.path, reason: String(cString: strerror(errno))) }
+            lines.append(try encoder.encode(record))
+            lines.append(0x0A)
         }
+        try locked {
+            let descriptor = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw failure() }
+            defer { close(descriptor) }
+            let written = lines.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard written == lines.count else { throw failure() }
+            try trim()
+        }
+    }
+
+    /// Keeps the newest `keep` lines. Called with the lock held.
+    private func trim() throws {
+        guard let data = FileManager.default.contents(atPath: file.path) else { return }
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: true)
+        guard lines.count > keep else { return }
+        var kept = Data()
+        for line in lines.suffix(keep) {
+            kept.append(line)
+            kept.append(0x0A)
+        }
+        try kept.write(to: file, options: .atomic)
+    }
+
+    private func locked(_ body: () throws -> Void) throws {
+        let lock = open(file.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw failure() }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw failure() }
+        }
+        defer { flock(lock, LOCK_UN) }
+        try body()
+    }
+
+    private func failure() -> TimingsLogError {
+        TimingsLogError(path: file.path, reason: String(cString: strerror(errno)))
     }
 
     public func read() throws -> [TimingRecord] {

@@ -45,4 +45,24 @@ struct TimingsTests {
         #expect(lines.count == 16 * 20)
         #expect(Set(lines.map { "\($0.run)/\($0.phase)" }).count == 16 * 20)
     }
+
+    @Test func retentionKeepsTheNewestLinesUnderConcurrentAppends() throws {
+        let directory = try TemporaryDirectory("timings")
+        defer { directory.remove() }
+        let log = TimingsLog(file: directory.url.appendingPathComponent("t.jsonl"), keep: 50)
+        DispatchQueue.concurrentPerform(iterations: 8) { writer in
+            for index in 0..<40 {
+                let record = TimingRecord(run: "w\(writer)", command: "c", phase: "p\(index)", start: start, seconds: 1, outcome: .ok, builder: nil, driver: nil)
+                try? log.append([record])
+            }
+        }
+        let lines = try log.read()
+        #expect(lines.count == 50)
+        // Each writer's lines are in order, so what survives of a writer must be the end of its
+        // sequence: a gap would mean a newer line was lost while an older one was kept.
+        for writer in 0..<8 {
+            let kept = lines.filter { $0.run == "w\(writer)" }.map { Int($0.phase.dropFirst())! }
+            #expect(kept == Array((40 - kept.count)..<40), "writer \(writer) kept \(kept)")
+        }
+    }
 }
