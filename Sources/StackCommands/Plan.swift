@@ -79,10 +79,13 @@ public struct PhaseResult: Equatable, Sendable {
     public var builder: String?
     public var driver: String?
     public var load: LoadPath?
+    public var dependencies: [String] = []
 
-    static func notRun(_ name: String) -> PhaseResult {
-        PhaseResult(name: name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil, load: nil)
+    static func notRun(_ phase: Phase) -> PhaseResult {
+        PhaseResult(name: phase.name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil, load: nil, dependencies: phase.dependencies)
     }
+
+    var end: Date? { start.map { $0 + seconds } }
 }
 
 /// Runs a command's phases as a graph: a phase starts once all it needs has succeeded (or
@@ -142,7 +145,7 @@ public struct PlanExecutor {
             for phase in phases where state.results[phase.name] == nil && !state.running.contains(phase.name) {
                 let needs = phase.dependencies.map { state.results[$0]?.outcome }
                 if needs.contains(where: { $0 != nil && $0 != .ok && $0 != .skipped }) {
-                    state.results[phase.name] = .notRun(phase.name)
+                    state.results[phase.name] = .notRun(phase)
                     progressed = true
                 } else if !state.stopping, state.running.count < limit, needs.allSatisfy({ $0 == .ok || $0 == .skipped }) {
                     state.running.insert(phase.name)
@@ -156,7 +159,7 @@ public struct PlanExecutor {
             }
             state.condition.wait()
         }
-        for phase in phases where state.results[phase.name] == nil { state.results[phase.name] = .notRun(phase.name) }
+        for phase in phases where state.results[phase.name] == nil { state.results[phase.name] = .notRun(phase) }
         state.condition.unlock()
         return Report(phases: phases.map { state.results[$0.name]! }, error: state.errors.first, start: runStart,
                       seconds: clock().timeIntervalSince(runStart))
@@ -184,7 +187,8 @@ public struct PlanExecutor {
                 failure = error
             }
             let result = PhaseResult(name: phase.name, outcome: outcome, start: start, seconds: clock().timeIntervalSince(start),
-                                     builder: context.builder?.builderName, driver: context.builder?.driver, load: context.load)
+                                     builder: context.builder?.builderName, driver: context.builder?.driver, load: context.load,
+                                     dependencies: phase.dependencies)
             state.condition.lock()
             state.results[phase.name] = result
             state.running.remove(phase.name)
@@ -257,16 +261,43 @@ extension PlanExecutor.Report {
                                    outcome: outcome, builder: builder?.builderName, driver: builder?.driver, load: nil)]
     }
 
-    /// The end-of-run table, printed to stderr after every run, failed ones too.
+    /// The end-of-run table, printed to stderr after every run, failed ones too: each phase's
+    /// seconds and outcome, how its image reached the daemon when it built one, the total, and
+    /// the critical path when phases ran side by side.
     public func table(command: String) -> String {
-        let rows = phases.map { ($0.name, $0.start == nil ? "-" : String(format: "%.2f", $0.seconds), $0.outcome.rawValue) }
-            + [(TimingRecord.totalPhase, String(format: "%.2f", seconds), outcome.rawValue)]
+        let showLoad = phases.contains { $0.load != nil }
+        let rows = phases.map { ($0.name, $0.start == nil ? "-" : String(format: "%.2f", $0.seconds), $0.outcome.rawValue, $0.load?.rawValue ?? "") }
+            + [(TimingRecord.totalPhase, String(format: "%.2f", seconds), outcome.rawValue, "")]
         let nameWidth = max(5, rows.map(\.0.count).max() ?? 0)
         let secondsWidth = max(7, rows.map(\.1.count).max() ?? 0)
+        let outcomeWidth = max(7, rows.map(\.2.count).max() ?? 0)
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func padLeft(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-        var lines = ["stack \(command): timings", "\(pad("phase", nameWidth))  \(padLeft("seconds", secondsWidth))  outcome"]
-        lines += rows.map { "\(pad($0.0, nameWidth))  \(padLeft($0.1, secondsWidth))  \($0.2)" }
+        func line(_ row: (String, String, String, String)) -> String {
+            let base = "\(pad(row.0, nameWidth))  \(padLeft(row.1, secondsWidth))  "
+            return showLoad && !row.3.isEmpty ? base + pad(row.2, outcomeWidth) + "  " + row.3 : base + row.2
+        }
+        var lines = ["stack \(command): timings", line(("phase", "seconds", "outcome", showLoad ? "load" : ""))]
+        lines += rows.map(line)
+        if let path = criticalPath, path.count > 1, let first = path.first?.start, let last = path.last?.end {
+            lines.append(String(format: "critical path (%.2f s): ", last.timeIntervalSince(first)) + path.map(\.name).joined(separator: " → "))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// When phases overlapped: the chain that decided the run's length, found backwards from
+    /// the phase that ended last through, at each step, the dependency that ended last.
+    var criticalPath: [PhaseResult]? {
+        let ran = phases.filter { $0.start != nil }
+        let overlapped = ran.enumerated().contains { index, phase in
+            ran[(index + 1)...].contains { other in phase.start! < other.end! && other.start! < phase.end! }
+        }
+        guard overlapped, var current = ran.max(by: { $0.end! < $1.end! }) else { return nil }
+        var path = [current]
+        while let previous = ran.filter({ current.dependencies.contains($0.name) }).max(by: { $0.end! < $1.end! }) {
+            path.insert(previous, at: 0)
+            current = previous
+        }
+        return path
     }
 }

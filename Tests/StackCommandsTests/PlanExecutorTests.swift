@@ -215,6 +215,31 @@ extension PlanExecutorTests {
     }
 }
 
+extension PlanExecutorTests {
+    @Test func tableShowsLoadPathsAndTheCriticalPathWhenPhasesOverlapped() {
+        let t0 = Date(timeIntervalSince1970: 1_795_929_600)
+        func phase(_ name: String, _ start: Double, _ seconds: Double, after: [String] = [], load: LoadPath? = nil) -> PhaseResult {
+            PhaseResult(name: name, outcome: .ok, start: t0 + start, seconds: seconds, builder: nil, driver: nil, load: load, dependencies: after)
+        }
+        let report = PlanExecutor.Report(phases: [
+            phase("zed", 0, 1),
+            phase("desktop:a", 1, 2, after: ["zed"], load: .unchanged),
+            phase("desktop:b", 1, 5, after: ["zed"], load: .loadedRegistry),
+            phase("sandbox", 6, 1, after: ["desktop:a", "desktop:b"], load: LoadPath.none),
+        ], error: nil, start: t0, seconds: 7)
+        #expect(report.table(command: "build-sandbox") == """
+        stack build-sandbox: timings
+        phase      seconds  outcome  load
+        zed           1.00  ok
+        desktop:a     2.00  ok       unchanged
+        desktop:b     5.00  ok       loaded-registry
+        sandbox       1.00  ok       none
+        total         7.00  ok
+        critical path (7.00 s): zed → desktop:b → sandbox
+        """)
+    }
+}
+
 final class OrderLog: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [String] = []

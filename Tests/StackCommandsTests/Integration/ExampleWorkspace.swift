@@ -38,7 +38,7 @@ func tableOutcomes(_ stderr: String) -> [String: String] {
     var outcomes: [String: String] = [:]
     for line in stderr.split(separator: "\n") {
         let columns = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        guard columns.count == 3, columns[1] == "-" || Double(columns[1]) != nil else { continue }
+        guard columns.count == 3 || columns.count == 4, columns[1] == "-" || Double(columns[1]) != nil else { continue }
         outcomes[columns[0]] = columns[2]
     }
     return outcomes
