@@ -8,11 +8,16 @@ public final class BuildRoutine: @unchecked Sendable {
         public var defaultBuildArgs: [BuildArgument]
         public var load: LoadSettings
         public var cacheRegistry: String?
+        /// CI mode on a terminal: BuildKit's redrawing display becomes plain lines. Without a
+        /// terminal docker's own `auto` mode prints plain lines already.
+        public var plainProgress: Bool
 
-        public init(defaultBuildArgs: [BuildArgument] = [], load: LoadSettings = LoadSettings(), cacheRegistry: String? = nil) {
+        public init(defaultBuildArgs: [BuildArgument] = [], load: LoadSettings = LoadSettings(), cacheRegistry: String? = nil,
+                    plainProgress: Bool = false) {
             self.defaultBuildArgs = defaultBuildArgs
             self.load = load
             self.cacheRegistry = cacheRegistry
+            self.plainProgress = plainProgress
         }
     }
 
@@ -53,7 +58,7 @@ public final class BuildRoutine: @unchecked Sendable {
         let builder = try builder()
         phase.builder = builder
         var request = request.withDefaultBuildArgs(settings.defaultBuildArgs)
-        if phase.outputLines != nil, request.progress == nil, !(request.passthrough ?? request.extraArguments).contains(where: { $0.hasPrefix("--progress") }) {
+        if phase.outputLines != nil || settings.plainProgress, request.progress == nil, !(request.passthrough ?? request.extraArguments).contains(where: { $0.hasPrefix("--progress") }) {
             request.progress = "plain"
         }
         let needsLocalFacts = settings.load.strategy == .smart && !dryRun

@@ -8,6 +8,7 @@ public struct RunEnvironment: Sendable {
     public var cancellator: Cancellator
     public var makeRunner: @Sendable ([String: String]) throws -> any DockerRunning
     public var clock: @Sendable () -> Date
+    public var stderrIsTerminal: Bool
 
     public init(
         environment: [String: String],
@@ -15,7 +16,8 @@ public struct RunEnvironment: Sendable {
         console: Console,
         cancellator: Cancellator,
         makeRunner: @escaping @Sendable ([String: String]) throws -> any DockerRunning,
-        clock: @escaping @Sendable () -> Date = Date.init
+        clock: @escaping @Sendable () -> Date = Date.init,
+        stderrIsTerminal: Bool = false
     ) {
         self.environment = environment
         self.currentDirectory = currentDirectory
@@ -23,6 +25,13 @@ public struct RunEnvironment: Sendable {
         self.cancellator = cancellator
         self.makeRunner = makeRunner
         self.clock = clock
+        self.stderrIsTerminal = stderrIsTerminal
+    }
+
+    /// CI mode: `CI` set (any value but empty or `false`), as CI systems do.
+    public var ciMode: Bool {
+        guard let value = environment["CI"], !value.isEmpty else { return false }
+        return value.lowercased() != "false" && value != "0"
     }
 
     public static func live() -> RunEnvironment {
@@ -31,7 +40,8 @@ public struct RunEnvironment: Sendable {
             currentDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
             console: .standard,
             cancellator: .shared,
-            makeRunner: { try SystemDockerRunner.locate(environment: $0) }
+            makeRunner: { try SystemDockerRunner.locate(environment: $0) },
+            stderrIsTerminal: isatty(2) != 0
         )
     }
 }
@@ -76,7 +86,8 @@ public struct CommandRun {
             settings: BuildRoutine.Settings(
                 defaultBuildArgs: workspace.configuration.buildArgs,
                 load: LoadSettings(strategy: options.loadStrategy ?? workspace.configuration.load.strategy, registry: workspace.configuration.load.registry),
-                cacheRegistry: workspace.configuration.cache?.registry
+                cacheRegistry: workspace.configuration.cache?.registry,
+                plainProgress: world.ciMode && world.stderrIsTerminal
             ),
             console: world.console,
             dryRun: options.dryRun
@@ -94,7 +105,29 @@ public struct CommandRun {
             }
             if !transparent { world.console.info(report.table(command: command)) }
         }
+        if !options.dryRun {
+            publish(RunSummary(report: report, run: runID, command: command, builder: routine.resolvedBuilder))
+        }
         if let error = report.error { throw error }
+    }
+
+    /// `--summary-json FILE` (written whole, then renamed into place) and, on GitHub Actions,
+    /// the run's table in the job's step summary. Failing to write either is a warning: the
+    /// build's own outcome decides the exit code.
+    private func publish(_ summary: RunSummary) {
+        do {
+            if let path = options.summaryJson {
+                try summary.json().write(to: URL(fileURLWithPath: path, relativeTo: world.currentDirectory), options: .atomic)
+            }
+            if let stepSummary = world.environment["GITHUB_STEP_SUMMARY"], !stepSummary.isEmpty {
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: stepSummary))
+                defer { try? handle.close() }
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data(summary.markdown().utf8))
+            }
+        } catch {
+            world.console.info("warning: could not write the run summary: \(error.localizedDescription)")
+        }
     }
 
     /// Sortable by time, unique enough for runs started in the same second.

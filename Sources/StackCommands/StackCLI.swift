@@ -32,6 +32,9 @@ public struct WorkspaceOptions: ParsableArguments, Sendable {
     @Option(help: "How images from a non-docker builder reach the daemon: smart, registry or tarball (default: `load.strategy` in stack.yaml, else smart).")
     public var loadStrategy: LoadStrategy?
 
+    @Option(help: ArgumentHelp("Also write the run's phases and outcome as JSON to this file (schema: docs/summary.schema.json).", valueName: "file"))
+    public var summaryJson: String?
+
     public init() {}
 
     public func validate() throws {
