@@ -115,6 +115,23 @@ extension DaemonSuites {
             #expect(!FileManager.default.fileExists(atPath: workspace.url.appendingPathComponent("example/zed/.dockerignore").path))
         }
 
+        /// CI mode: nothing but plain text, and a summary that the documented schema accepts.
+        @Test func ciModePrintsNoEscapesAndWritesAValidSummary() throws {
+            let environment = try TestDaemon.environment().merging(["CI": "true"]) { _, new in new }
+            let workspace = try TemporaryDirectory.example()
+            defer { workspace.remove() }
+            let result = try StackProcess.run(["build-zed", "release", "--summary-json", "summary.json"], in: workspace.url, environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(!(result.stdout + result.stderr).contains("\u{1B}"), "an escape sequence was printed")
+            let check = try TestDaemon.run("/usr/bin/env", ["python3", "-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+                                                            workspace.url.appendingPathComponent("summary.json").path,
+                                                            StackProcess.packageRoot.appendingPathComponent("docs/summary.schema.json").path])
+            #expect(check.status == 0, "\(check.output)")
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: workspace.url.appendingPathComponent("summary.json"))) as? [String: Any]
+            #expect(summary?["outcome"] as? String == "ok" && summary?["exit_code"] as? Int == 0)
+            #expect((summary?["phases"] as? [[String: Any]])?.compactMap { $0["phase"] as? String } == ["zed:check", "zed:build", "zed:verify"])
+        }
+
         @Test func ctrlCStopsDockerRestoresFilesAndExits130() throws {
             let environment = try TestDaemon.environment()
             let workspace = try TemporaryDirectory.example()
