@@ -11,13 +11,18 @@ public final class BuildRoutine: @unchecked Sendable {
         /// CI mode on a terminal: BuildKit's redrawing display becomes plain lines. Without a
         /// terminal docker's own `auto` mode prints plain lines already.
         public var plainProgress: Bool
+        /// Read docker's output line by line (passing it on unchanged) to record whether every
+        /// step was cached. Only where docker would print plain lines anyway: stderr is no
+        /// terminal, and the run is not the transparent wrapper, whose stdout scripts may read.
+        public var observeOutput: Bool
 
         public init(defaultBuildArgs: [BuildArgument] = [], load: LoadSettings = LoadSettings(), cacheRegistry: String? = nil,
-                    plainProgress: Bool = false) {
+                    plainProgress: Bool = false, observeOutput: Bool = false) {
             self.defaultBuildArgs = defaultBuildArgs
             self.load = load
             self.cacheRegistry = cacheRegistry
             self.plainProgress = plainProgress
+            self.observeOutput = observeOutput
         }
     }
 
@@ -70,6 +75,23 @@ public final class BuildRoutine: @unchecked Sendable {
             phase.console.output("# \(phase.name) builds on \(builder.summary)")
         } else {
             console.info("\(phase.name): building on \(builder.summary)")
+        }
+        let progress = BuildKitProgress()
+        let original = phase.outputLines
+        var shown = original
+        if shown == nil, settings.observeOutput {
+            let console = self.console
+            shown = { @Sendable line in console.info(line) }
+        }
+        if let shown {
+            phase.outputLines = { @Sendable line in
+                progress.read(line)
+                shown(line)
+            }
+        }
+        defer {
+            phase.outputLines = original
+            if phase.load == .unchanged || phase.load == .fingerprintHit { phase.cache = .hot } else { phase.cache = progress.state }
         }
         switch plan {
         case let .single(output, path):
@@ -187,5 +209,40 @@ public final class BuildRoutine: @unchecked Sendable {
             return digest
         }
         return (try? String(contentsOfFile: iidfile, encoding: .utf8)).flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// Reads BuildKit's plain progress to tell whether every Dockerfile step was a cache hit:
+/// `#N [stage k/n] INSTRUCTION` names a step, `#N CACHED` marks it a hit. A phase may run
+/// several builds (the smart probe, then the load); each starts again at `#1`, and one step
+/// built in any of them makes the phase cold.
+final class BuildKitProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var steps: Set<String> = []
+    private var cached: Set<String> = []
+    private var builtEarlier = false
+
+    func read(_ line: String) {
+        let parts = line.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].hasPrefix("#"), parts[0].dropFirst().allSatisfy(\.isNumber) else { return }
+        let step = String(parts[0])
+        lock.withLock {
+            if step == "#1", !steps.isEmpty {
+                builtEarlier = builtEarlier || !steps.isSubset(of: cached)
+                steps = []
+                cached = []
+            }
+            if parts[1].hasPrefix("["), !parts[1].hasPrefix("[internal]") { steps.insert(step) }
+            if parts[1] == "CACHED" { cached.insert(step) }
+        }
+    }
+
+    /// nil when no step was seen (docker's output went elsewhere, or the legacy builder ran).
+    var state: CacheState? {
+        lock.withLock {
+            if builtEarlier { return .cold }
+            guard !steps.isEmpty else { return nil }
+            return steps.isSubset(of: cached) ? .hot : .cold
+        }
     }
 }

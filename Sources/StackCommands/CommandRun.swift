@@ -87,7 +87,8 @@ public struct CommandRun {
                 defaultBuildArgs: workspace.configuration.buildArgs,
                 load: LoadSettings(strategy: options.loadStrategy ?? workspace.configuration.load.strategy, registry: workspace.configuration.load.registry),
                 cacheRegistry: workspace.configuration.cache?.registry,
-                plainProgress: world.ciMode && world.stderrIsTerminal
+                plainProgress: world.ciMode && world.stderrIsTerminal,
+                observeOutput: !transparent && !world.stderrIsTerminal
             ),
             console: world.console,
             dryRun: options.dryRun

@@ -25,11 +25,14 @@ public final class PhaseContext: @unchecked Sendable {
     public let routine: BuildRoutine
     public let console: Console
     public let dryRun: Bool
-    /// Set when phases may overlap: docker's output then arrives line by line, prefixed.
-    public let outputLines: (@Sendable (String) -> Void)?
+    /// Set when phases may overlap: docker's output then arrives line by line, prefixed. The
+    /// routine also reads it line by line (to see cache hits) while a build runs.
+    public internal(set) var outputLines: (@Sendable (String) -> Void)?
     public internal(set) var builder: BuilderChoice?
     /// How the phase's image reached the daemon, when it built one.
     public internal(set) var load: LoadPath?
+    /// Whether its builds were all cache hits, when that could be seen.
+    public internal(set) var cache: CacheState?
     public private(set) var skipped = false
 
     init(name: String, routine: BuildRoutine, console: Console, dryRun: Bool, prefixOutput: Bool) {
@@ -79,10 +82,12 @@ public struct PhaseResult: Equatable, Sendable {
     public var builder: String?
     public var driver: String?
     public var load: LoadPath?
+    public var cache: CacheState?
     public var dependencies: [String] = []
 
     static func notRun(_ phase: Phase) -> PhaseResult {
-        PhaseResult(name: phase.name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil, load: nil, dependencies: phase.dependencies)
+        PhaseResult(name: phase.name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil, load: nil, cache: nil,
+                    dependencies: phase.dependencies)
     }
 
     var end: Date? { start.map { $0 + seconds } }
@@ -188,7 +193,7 @@ public struct PlanExecutor {
             }
             let result = PhaseResult(name: phase.name, outcome: outcome, start: start, seconds: clock().timeIntervalSince(start),
                                      builder: context.builder?.builderName, driver: context.builder?.driver, load: context.load,
-                                     dependencies: phase.dependencies)
+                                     cache: context.cache, dependencies: phase.dependencies)
             state.condition.lock()
             state.results[phase.name] = result
             state.running.remove(phase.name)
@@ -255,7 +260,7 @@ extension PlanExecutor.Report {
         let ran = phases.compactMap { phase -> TimingRecord? in
             guard let start = phase.start else { return nil }
             return TimingRecord(run: run, command: command, phase: phase.name, start: start, seconds: phase.seconds,
-                                outcome: phase.outcome, builder: phase.builder, driver: phase.driver, load: phase.load)
+                                outcome: phase.outcome, builder: phase.builder, driver: phase.driver, load: phase.load, cache: phase.cache)
         }
         return ran + [TimingRecord(run: run, command: command, phase: TimingRecord.totalPhase, start: start, seconds: seconds,
                                    outcome: outcome, builder: builder?.builderName, driver: builder?.driver, load: nil)]

@@ -5,6 +5,12 @@ import Glibc
 import Darwin
 #endif
 
+/// Whether a phase's builds were all cache hits (`hot`) or built something (`cold`).
+public enum CacheState: String, Codable, Equatable, Sendable {
+    case cold
+    case hot
+}
+
 public enum PhaseOutcome: String, Codable, Equatable, Sendable {
     case ok
     case failed
@@ -28,9 +34,12 @@ public struct TimingRecord: Codable, Equatable, Sendable {
     public var driver: String?
     /// How the phase's image reached the daemon; null for phases that build none.
     public var load: LoadPath?
+    /// Whether the builder found every step in its cache (`hot`) or built some (`cold`);
+    /// null when it could not be seen (docker's output went straight to a terminal).
+    public var cache: CacheState?
 
     public init(run: String, command: String, phase: String, start: Date, seconds: Double, outcome: PhaseOutcome,
-                builder: String?, driver: String?, load: LoadPath? = nil) {
+                builder: String?, driver: String?, load: LoadPath? = nil, cache: CacheState? = nil) {
         self.run = run
         self.command = command
         self.phase = phase
@@ -40,10 +49,11 @@ public struct TimingRecord: Codable, Equatable, Sendable {
         self.builder = builder
         self.driver = driver
         self.load = load
+        self.cache = cache
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, command, phase, start, seconds, outcome, builder, driver, load
+        case run, command, phase, start, seconds, outcome, builder, driver, load, cache
     }
 
     // Absent builder and driver are written as null so every line has the same keys.
@@ -58,6 +68,7 @@ public struct TimingRecord: Codable, Equatable, Sendable {
         try container.encode(builder, forKey: .builder)
         try container.encode(driver, forKey: .driver)
         try container.encode(load, forKey: .load)
+        try container.encode(cache, forKey: .cache)
     }
 
     public static func encoder() -> JSONEncoder {
