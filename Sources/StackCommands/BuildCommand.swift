@@ -57,18 +57,24 @@ public struct ServicesBuild: Sendable {
         let compose = try workspace.compose(runner: runner, extraProfiles: profiles, for: "stack build")
         let project = try compose.readProject(runner: runner)
         let projectName = compose.project ?? project.name ?? ComposeProject.defaultProjectName(firstFile: compose.files[0])
-        let buildable = project.buildable.filter { $0.isActive(with: compose.profiles) }
+        return try Self.chosen(from: project, activeProfiles: compose.profiles, requested: requested).compactMap { service in
+            guard let request = service.buildRequest(project: projectName, environment: environment) else { return nil }
+            return Phase("service:\(service.name)") { try $0.build(request) }
+        }
+    }
+
+    /// The buildable services that are active with `activeProfiles`: all of them, or the
+    /// `requested` ones (a usage error names those that are not). Shared with the docker
+    /// wrapper's `docker compose build`.
+    public static func chosen(from project: ComposeProject, activeProfiles: [String], requested: [String]) throws -> [ComposeProject.Service] {
+        let buildable = project.buildable.filter { $0.isActive(with: activeProfiles) }
         let unknown = requested.filter { name in !buildable.contains { $0.name == name } }
         if !unknown.isEmpty {
-            let inactive = project.buildable.filter { !$0.isActive(with: compose.profiles) }
+            let inactive = project.buildable.filter { !$0.isActive(with: activeProfiles) }
                 .map { "\($0.name) (profile \($0.profiles.joined(separator: "/")))" }
             let behindProfiles = inactive.isEmpty ? "" : "; behind a profile that is off: \(inactive.joined(separator: ", ")), turned on with --with-runner/--with-demos or WITH_RUNNER=1/WITH_DEMOS=1"
             throw StackError.usage("unknown service\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")); the buildable services are: \(buildable.map(\.name).joined(separator: ", "))\(behindProfiles).")
         }
-        let chosen = requested.isEmpty ? buildable : buildable.filter { requested.contains($0.name) }
-        return chosen.compactMap { service in
-            guard let request = service.buildRequest(project: projectName, environment: environment) else { return nil }
-            return Phase("service:\(service.name)") { try $0.build(request) }
-        }
+        return requested.isEmpty ? buildable : buildable.filter { requested.contains($0.name) }
     }
 }

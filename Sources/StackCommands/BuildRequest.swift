@@ -51,9 +51,13 @@ public struct BuildRequest: Equatable, Sendable {
         self.passthrough = passthrough
     }
 
-    /// Whether the caller already said where the result goes (`--output`, `-o`, `--load`, `--push`).
+    /// Whether the caller already said where the result goes (`--output`, `-o`, `--load`,
+    /// `--push`). A person's own arguments are read the way docker's flag parser reads them,
+    /// so an output inside a group of short flags (`-qo DEST`) counts and a flag value that
+    /// merely looks like one (`--label -o`) does not.
     public var callerChoseOutput: Bool {
-        (passthrough ?? extraArguments).contains { argument in
+        if let passthrough { return DockerBuildArguments(passthrough).choseOutput }
+        return extraArguments.contains { argument in
             argument == "--load" || argument == "--push" || argument == "-o" || argument == "--output"
                 || argument.hasPrefix("--output=") || argument.hasPrefix("--load=") || argument.hasPrefix("--push=")
                 || (argument.hasPrefix("-o") && !argument.hasPrefix("--"))

@@ -23,28 +23,54 @@ public struct SystemDockerRunner: DockerRunning {
     }
 
     /// `STACK_DOCKER` when set (a path, or a name looked up on PATH), else `docker` from PATH.
-    public static func locate(environment: [String: String]) throws -> SystemDockerRunner {
+    /// A `docker` on PATH that is this stack executable (the wrapper, a symlink to stack placed
+    /// earlier on PATH) is passed over: running it would run stack again, for ever.
+    /// `stackExecutable` is that executable's real path, nil where it cannot be told.
+    public static func locate(environment: [String: String], stackExecutable stack: String? = currentExecutable) throws -> SystemDockerRunner {
         let configured = environment["STACK_DOCKER"].flatMap { $0.isEmpty ? nil : $0 }
         let wanted = configured ?? "docker"
-        guard let executable = findExecutable(wanted, path: environment["PATH"]) else {
+        if wanted.contains("/"), let stack, realPath(wanted) == stack {
+            throw StackError.dockerMissing("STACK_DOCKER=\(wanted) is this stack executable (the `docker` wrapper), not the docker CLI")
+        }
+        guard let executable = findExecutable(wanted, path: environment["PATH"], skipping: stack) else {
+            let onlyStack = findExecutable(wanted, path: environment["PATH"]) != nil
             let source = configured == nil ? "no `docker` found on PATH" : "STACK_DOCKER=\(wanted) is not an executable file"
-            throw StackError.dockerMissing(source)
+            throw StackError.dockerMissing(source + (onlyStack ? " other than this stack (the `docker` wrapper)" : ""))
         }
         return SystemDockerRunner(program: wanted, executable: executable, environment: environment)
     }
 
-    static func findExecutable(_ name: String, path: String?) -> String? {
+    /// The first executable `name` on `path` whose real path is not `skipping`.
+    static func findExecutable(_ name: String, path: String?, skipping: String? = nil) -> String? {
         if name.contains("/") {
             return access(name, X_OK) == 0 ? name : nil
         }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") where !directory.isEmpty {
             let candidate = "\(directory)/\(name)"
             var info = stat()
-            if access(candidate, X_OK) == 0, stat(candidate, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
+            if access(candidate, X_OK) == 0, stat(candidate, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR,
+               skipping == nil || realPath(candidate) != skipping {
                 return candidate
             }
         }
         return nil
+    }
+
+    /// The real path of the running executable: on Linux `/proc/self/exe`, which names the
+    /// binary itself however it was started (through a `docker` symlink, or by a bare name).
+    public static let currentExecutable: String? = {
+        #if os(Linux)
+        realPath("/proc/self/exe")
+        #else
+        Bundle.main.executablePath.flatMap(realPath)
+        #endif
+    }()
+
+    /// `path` with every symbolic link resolved; nil when it leads nowhere.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     private func executable(for tool: DockerInvocation.Tool) throws -> (path: String, argv0: String) {

@@ -12,7 +12,10 @@ public struct StackCLI: ParsableCommand {
         builder unavailable, 78 bad stack.yaml, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
         """,
         version: version,
-        subcommands: [BuildCommand.self, BuildZedCommand.self, BuildSandboxCommand.self]
+        subcommands: [
+            BuildCommand.self, BuildZedCommand.self, BuildSandboxCommand.self, TimingsCommand.self,
+            SetupBuilderCommand.self, DoctorCommand.self, DockerCommand.self,
+        ]
     )
 
     public init() {}
@@ -43,9 +46,15 @@ public struct WorkspaceOptions: ParsableArguments, Sendable {
 }
 
 public enum StackMain {
-    /// Parses the command line, runs the command, and exits with its documented code.
-    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    /// Parses the command line, runs the command, and exits with its documented code. Run as
+    /// `docker` (argv[0], e.g. a symlink to stack earlier on PATH) every argument is docker's
+    /// and goes to the docker wrapper before any of stack's own parsing.
+    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+                           invokedAs: String = CommandLine.arguments.first ?? "stack") -> Never {
         Cancellator.shared.install()
+        if URL(fileURLWithPath: invokedAs).lastPathComponent == "docker" {
+            exit(DockerWrapper.run(arguments: arguments, world: .live()))
+        }
         do {
             var command = try StackCLI.parseAsRoot(arguments)
             try command.run()
