@@ -232,7 +232,9 @@ final class BuildKitProgress: @unchecked Sendable {
                 steps = []
                 cached = []
             }
-            if parts[1].hasPrefix("["), !parts[1].hasPrefix("[internal]") { steps.insert(step) }
+            // A FROM step only resolves the base image (the 20.10 daemon's BuildKit reports a
+            // local one `DONE`, never `CACHED`); it builds nothing, so it does not count.
+            if parts[1].hasPrefix("["), !parts[1].hasPrefix("[internal]"), !parts[1].contains("] FROM ") { steps.insert(step) }
             if parts[1] == "CACHED" { cached.insert(step) }
         }
     }

@@ -33,4 +33,15 @@ struct BuildKitProgressTests {
         // Fixture 50: buildx stops before any step (unknown builder).
         #expect(try state(["buildx-v0.24.0/50-nonexistent-builder-build"]) == nil)
     }
+
+    @Test func aFromStepDoesNotCountButTheStepAfterItDoes() throws {
+        // Fixture 18b: the daemon's BuildKit reports `FROM` of a local image `DONE`, never
+        // `CACHED`; the RUN after it ran (`DONE 0.2s`), so the build is cold because of the RUN.
+        #expect(try state(["buildx-v0.10.5/18b-default-docker-driver-build-from-local-image"]) == .cold)
+        let progress = BuildKitProgress()
+        for line in ["#4 [1/2] FROM docker.io/local/busybox:1", "#4 DONE 0.0s", "#5 [2/2] RUN echo hello > /hello.txt", "#5 CACHED"] {
+            progress.read(line)
+        }
+        #expect(progress.state == .hot)
+    }
 }

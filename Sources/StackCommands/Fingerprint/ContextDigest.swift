@@ -41,16 +41,11 @@ public struct ContextDigest: Sendable {
         let root = context.standardizedFileURL.resolvingSymlinksInPath().path
         let cache = cacheFile?.standardizedFileURL.path
         let startedAt = Int64(Date().timeIntervalSince1970 * 1e9)
-        var t0 = Date()
-        func lap(_ l: String) { print("LAP \(l) \(Int(Date().timeIntervalSince(t0)*1000)) ms"); t0 = Date() }
         let stored = cache.flatMap(DigestCache.read) ?? DigestCache()
-        lap("read cache")
 
         var walk = Walk(root: root, ignore: ignore)
         try walk.folder("", verdict: .root(ruleCount: ignore.rules.count))
-        lap("walk")
         let found = walk.found.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        lap("sort")
 
         var contents: [Int: String] = [:]
         var toRead: [Int] = []
@@ -62,7 +57,6 @@ public struct ContextDigest: Sendable {
                 toRead.append(index)
             }
         }
-        lap("lookup")
         let read = try Self.sha256(ofFiles: toRead.map { root + "/" + found[$0].path })
         var updates: [String: DigestCache.CachedFile] = [:]
         for (index, sha256) in zip(toRead, read) {
@@ -93,11 +87,9 @@ public struct ContextDigest: Sendable {
             return entry
         }
         digest = overall.finalize()
-        lap("hash entries")
         contentsRead = toRead.count
         foldersRead = walk.foldersRead
 
-        defer { lap("save") }
         if let cache {
             let visited = Set(found.map { root + "/" + $0.path })
             let vanished = stored.files.keys.filter { path in
