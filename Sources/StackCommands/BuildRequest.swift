@@ -19,6 +19,8 @@ public struct BuildRequest: Equatable, Sendable {
     public var provenance: Bool?
     /// BuildKit's progress display (`plain` when phases overlap); nil leaves docker's choice.
     public var progress: String?
+    /// Image labels (`--label`), written in name order: the routine's fingerprint goes here.
+    public var labels: [String: String] = [:]
     /// The caller's own docker flags, passed through in order and never second-guessed.
     public var extraArguments: [String]
     /// A person's own `docker build` arguments (the wrapper), context included, kept exactly
@@ -194,6 +196,7 @@ public enum BuildRoute {
         if let target = request.target { arguments += ["--target", target] }
         for argument in request.buildArgs { arguments += ["--build-arg", "\(argument.name)=\(argument.value)"] }
         for tag in request.tags { arguments += ["-t", tag] }
+        for name in request.labels.keys.sorted() { arguments += ["--label", "\(name)=\(request.labels[name]!)"] }
         // The 20.10 CLI's built-in BuildKit knows no --provenance and adds no attestations.
         if let provenance = request.provenance, case .buildx = builder.backend, !additions.contains(where: { $0.hasPrefix("--provenance") }) {
             arguments.append("--provenance=\(provenance)")

@@ -15,14 +15,26 @@ public final class BuildRoutine: @unchecked Sendable {
         /// step was cached. Only where docker would print plain lines anyway: stderr is no
         /// terminal, and the run is not the transparent wrapper, whose stdout scripts may read.
         public var observeOutput: Bool
+        /// Where fingerprint records live (the workspace's `.stack/`); nil turns them off.
+        public var fingerprintState: URL?
+        public var trustUnpinnedTags: Bool
+        /// `--force`: build even when the fingerprint says nothing changed.
+        public var force: Bool
+        /// `--explain`: say which input made an image rebuild.
+        public var explain: Bool
 
         public init(defaultBuildArgs: [BuildArgument] = [], load: LoadSettings = LoadSettings(), cacheRegistry: String? = nil,
-                    plainProgress: Bool = false, observeOutput: Bool = false) {
+                    plainProgress: Bool = false, observeOutput: Bool = false, fingerprintState: URL? = nil,
+                    trustUnpinnedTags: Bool = false, force: Bool = false, explain: Bool = false) {
             self.defaultBuildArgs = defaultBuildArgs
             self.load = load
             self.cacheRegistry = cacheRegistry
             self.plainProgress = plainProgress
             self.observeOutput = observeOutput
+            self.fingerprintState = fingerprintState
+            self.trustUnpinnedTags = trustUnpinnedTags
+            self.force = force
+            self.explain = explain
         }
     }
 
@@ -66,6 +78,8 @@ public final class BuildRoutine: @unchecked Sendable {
         if phase.outputLines != nil || settings.plainProgress, request.progress == nil, !(request.passthrough ?? request.extraArguments).contains(where: { $0.hasPrefix("--progress") }) {
             request.progress = "plain"
         }
+        let fingerprint = try checkFingerprint(&request, on: builder, in: phase)
+        if case .hit = fingerprint { return }
         let needsLocalFacts = settings.load.strategy == .smart && !dryRun
             && BuildRoute.loadPlan(for: request, on: builder, strategy: .smart, registry: nil, localImageIDs: [:]) != .single(.asRequested, path: .none)
         let local = needsLocalFacts ? try localImageIDs(request.tags) : [:]
@@ -102,6 +116,41 @@ public final class BuildRoutine: @unchecked Sendable {
         case .registry(let reference):
             try loadThroughRegistry(request, reference: reference, on: builder, in: phase)
         }
+        if case .miss(let pending, _) = fingerprint { gate?.remember(pending) }
+    }
+
+    private var gate: FingerprintGate? {
+        settings.fingerprintState.map { state in
+            FingerprintGate(stateDirectory: state.appendingPathComponent("fingerprints"), workspaceState: state,
+                            trustUnpinnedTags: settings.trustUnpinnedTags, runner: runner)
+        }
+    }
+
+    /// Before any builder call: when nothing that goes into the result changed and the result
+    /// is in place, the phase is done (`fingerprint-hit`). Otherwise the image gets its new
+    /// fingerprint as a label, and the phase records why it rebuilt.
+    private func checkFingerprint(_ request: inout BuildRequest, on builder: BuilderChoice, in phase: PhaseContext) throws -> FingerprintGate.Verdict {
+        // A person's own `docker build` (the wrapper) is passed through untouched: no label.
+        guard let gate, request.passthrough == nil, !settings.force else { return .notUsed("") }
+        if dryRun {
+            phase.console.output("# \(phase.name) first compares the inputs' fingerprint; the build below runs only when something changed")
+            return .notUsed("")
+        }
+        let verdict = gate.check(request, builder: builder)
+        switch verdict {
+        case .hit(let digest):
+            console.info("\(phase.name): fingerprint hit (\(digest.prefix(12))), nothing that goes into it changed; no builder call")
+            phase.load = .fingerprintHit
+            phase.cache = .hot
+        case .miss(let pending, let reason):
+            phase.reason = reason
+            if settings.explain { console.info("\(phase.name): rebuilding because \(reason)") }
+            if pending.output == nil { request.labels[FingerprintGate.label] = pending.record.digest }
+        case .notUsed(let reason):
+            phase.reason = "no fingerprint: \(reason)"
+            console.info("\(phase.name): building without a fingerprint check, because \(reason)")
+        }
+        return verdict
     }
 
     /// Smart load: a probe build that exports nothing (~0 s when cached) says which image the

@@ -88,7 +88,11 @@ public struct CommandRun {
                 load: LoadSettings(strategy: options.loadStrategy ?? workspace.configuration.load.strategy, registry: workspace.configuration.load.registry),
                 cacheRegistry: workspace.configuration.cache?.registry,
                 plainProgress: world.ciMode && world.stderrIsTerminal,
-                observeOutput: !transparent && !world.stderrIsTerminal
+                observeOutput: !transparent && !world.stderrIsTerminal,
+                fingerprintState: found != nil && workspace.configuration.fingerprint.enabled ? workspace.path(".stack") : nil,
+                trustUnpinnedTags: workspace.configuration.fingerprint.trustUnpinnedTags,
+                force: options.force,
+                explain: options.explain
             ),
             console: world.console,
             dryRun: options.dryRun

@@ -13,6 +13,7 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
     public var sandbox: SandboxSettings?
     public var load: LoadSettings
     public var cache: CacheSettings?
+    public var fingerprint: FingerprintSettings
 
     public init(
         builder: BuilderSettings = BuilderSettings(),
@@ -24,7 +25,8 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         desktops: DesktopSettings? = nil,
         sandbox: SandboxSettings? = nil,
         load: LoadSettings = LoadSettings(),
-        cache: CacheSettings? = nil
+        cache: CacheSettings? = nil,
+        fingerprint: FingerprintSettings = FingerprintSettings()
     ) {
         self.builder = builder
         self.buildArgs = buildArgs
@@ -36,6 +38,7 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         self.sandbox = sandbox
         self.load = load
         self.cache = cache
+        self.fingerprint = fingerprint
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -49,6 +52,7 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         case sandbox
         case load
         case cache
+        case fingerprint
     }
 
     public init(from decoder: Decoder) throws {
@@ -68,6 +72,7 @@ public struct StackConfiguration: Equatable, Sendable, Decodable {
         sandbox = try container.decodeIfPresent(SandboxSettings.self, forKey: .sandbox)
         load = try container.decodeIfPresent(LoadSettings.self, forKey: .load) ?? LoadSettings()
         cache = try container.decodeIfPresent(CacheSettings.self, forKey: .cache)
+        fingerprint = try container.decodeIfPresent(FingerprintSettings.self, forKey: .fingerprint) ?? FingerprintSettings()
     }
 }
 
@@ -366,5 +371,29 @@ public struct CacheSettings: Equatable, Sendable, Decodable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         registry = try container.decode(String.self, forKey: .registry)
+    }
+}
+
+/// Skipping the builder when nothing that goes into an image changed.
+public struct FingerprintSettings: Equatable, Sendable, Decodable {
+    public var enabled: Bool
+    /// Take an unpinned base tag (`busybox:1.36`) as unchanging on builders that cannot see the
+    /// local daemon's images. Off by default: such a tag may move on the registry.
+    public var trustUnpinnedTags: Bool
+
+    public init(enabled: Bool = true, trustUnpinnedTags: Bool = false) {
+        self.enabled = enabled
+        self.trustUnpinnedTags = trustUnpinnedTags
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case enabled
+        case trustUnpinnedTags = "trust_unpinned_tags"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
+        trustUnpinnedTags = try container.decodeIfPresent(Bool.self, forKey: .trustUnpinnedTags) ?? false
     }
 }

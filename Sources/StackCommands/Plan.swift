@@ -33,6 +33,8 @@ public final class PhaseContext: @unchecked Sendable {
     public internal(set) var load: LoadPath?
     /// Whether its builds were all cache hits, when that could be seen.
     public internal(set) var cache: CacheState?
+    /// Why it rebuilt, from the fingerprint check.
+    public internal(set) var reason: String?
     public private(set) var skipped = false
 
     init(name: String, routine: BuildRoutine, console: Console, dryRun: Bool, prefixOutput: Bool) {
@@ -83,11 +85,12 @@ public struct PhaseResult: Equatable, Sendable {
     public var driver: String?
     public var load: LoadPath?
     public var cache: CacheState?
+    public var reason: String?
     public var dependencies: [String] = []
 
     static func notRun(_ phase: Phase) -> PhaseResult {
         PhaseResult(name: phase.name, outcome: .notRun, start: nil, seconds: 0, builder: nil, driver: nil, load: nil, cache: nil,
-                    dependencies: phase.dependencies)
+                    reason: nil, dependencies: phase.dependencies)
     }
 
     var end: Date? { start.map { $0 + seconds } }
@@ -193,7 +196,7 @@ public struct PlanExecutor {
             }
             let result = PhaseResult(name: phase.name, outcome: outcome, start: start, seconds: clock().timeIntervalSince(start),
                                      builder: context.builder?.builderName, driver: context.builder?.driver, load: context.load,
-                                     cache: context.cache, dependencies: phase.dependencies)
+                                     cache: context.cache, reason: context.reason, dependencies: phase.dependencies)
             state.condition.lock()
             state.results[phase.name] = result
             state.running.remove(phase.name)
@@ -260,7 +263,8 @@ extension PlanExecutor.Report {
         let ran = phases.compactMap { phase -> TimingRecord? in
             guard let start = phase.start else { return nil }
             return TimingRecord(run: run, command: command, phase: phase.name, start: start, seconds: phase.seconds,
-                                outcome: phase.outcome, builder: phase.builder, driver: phase.driver, load: phase.load, cache: phase.cache)
+                                outcome: phase.outcome, builder: phase.builder, driver: phase.driver, load: phase.load, cache: phase.cache,
+                                reason: phase.reason)
         }
         return ran + [TimingRecord(run: run, command: command, phase: TimingRecord.totalPhase, start: start, seconds: seconds,
                                    outcome: outcome, builder: builder?.builderName, driver: builder?.driver, load: nil)]

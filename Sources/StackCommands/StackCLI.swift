@@ -38,6 +38,12 @@ public struct WorkspaceOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Also write the run's phases and outcome as JSON to this file (schema: docs/summary.schema.json).", valueName: "file"))
     public var summaryJson: String?
 
+    @Flag(help: "Build even when the inputs' fingerprint says nothing changed.")
+    public var force = false
+
+    @Flag(help: "Say, for each image that is rebuilt, the first input that changed.")
+    public var explain = false
+
     public init() {}
 
     public func validate() throws {

@@ -37,9 +37,12 @@ public struct TimingRecord: Codable, Equatable, Sendable {
     /// Whether the builder found every step in its cache (`hot`) or built some (`cold`);
     /// null when it could not be seen (docker's output went straight to a terminal).
     public var cache: CacheState?
+    /// Why the phase's image was rebuilt: the first input that changed since the last recorded
+    /// build ("context file src/main.go changed"), or why no fingerprint could be used.
+    public var reason: String?
 
     public init(run: String, command: String, phase: String, start: Date, seconds: Double, outcome: PhaseOutcome,
-                builder: String?, driver: String?, load: LoadPath? = nil, cache: CacheState? = nil) {
+                builder: String?, driver: String?, load: LoadPath? = nil, cache: CacheState? = nil, reason: String? = nil) {
         self.run = run
         self.command = command
         self.phase = phase
@@ -50,10 +53,11 @@ public struct TimingRecord: Codable, Equatable, Sendable {
         self.driver = driver
         self.load = load
         self.cache = cache
+        self.reason = reason
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, command, phase, start, seconds, outcome, builder, driver, load, cache
+        case run, command, phase, start, seconds, outcome, builder, driver, load, cache, reason
     }
 
     // Absent builder and driver are written as null so every line has the same keys.
@@ -69,6 +73,7 @@ public struct TimingRecord: Codable, Equatable, Sendable {
         try container.encode(driver, forKey: .driver)
         try container.encode(load, forKey: .load)
         try container.encode(cache, forKey: .cache)
+        try container.encode(reason, forKey: .reason)
     }
 
     public static func encoder() -> JSONEncoder {

@@ -9,7 +9,7 @@ struct TimingsTests {
         let record = TimingRecord(run: "r1", command: "build-zed", phase: "zed:build", start: start, seconds: 12.34567,
                                   outcome: .ok, builder: "helix-shared", driver: "remote", load: .unchanged, cache: .hot)
         let json = String(decoding: try TimingRecord.encoder().encode(record), as: UTF8.self)
-        #expect(json == #"{"builder":"helix-shared","cache":"hot","command":"build-zed","driver":"remote","load":"unchanged","outcome":"ok","phase":"zed:build","run":"r1","seconds":12.346,"start":"2026-11-29T05:20:00.250Z"}"#)
+        #expect(json == #"{"builder":"helix-shared","cache":"hot","command":"build-zed","driver":"remote","load":"unchanged","outcome":"ok","phase":"zed:build","reason":null,"run":"r1","seconds":12.346,"start":"2026-11-29T05:20:00.250Z"}"#)
     }
 
     @Test func absentBuilderIsWrittenAsNull() throws {

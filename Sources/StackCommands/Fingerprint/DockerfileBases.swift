@@ -31,6 +31,10 @@ public struct DockerfileBases: Equatable, Sendable {
     /// `ADD` sources fetched over the network without `--checksum`, as written: their content
     /// is outside both the context and the image store, so no fingerprint can cover it.
     public var downloads: [String]
+    /// The context paths the build reads (`COPY`/`ADD` sources without `--from`, bind mounts
+    /// without `from=`), as written after variable substitution; nil when it reads the whole
+    /// context (a source of `.`, a bind mount of it) or the sources cannot be known.
+    public var contextSources: [String]?
 
     /// Every pinned or tagged image the build reads, each once, in order of first appearance.
     public var images: [Source] {
@@ -58,6 +62,7 @@ public struct DockerfileBases: Equatable, Sendable {
         var stages: [Stage] = []
         var otherImages: [Source] = []
         var downloads: [String] = []
+        var contextSources: [String]? = []
         // Global ARGs (before the first FROM) are the only variables FROM can use.
         var global = buildArgs.filter { Self.platformArguments.contains($0.key) }
         var declaredGlobally = Set<String>()
@@ -110,15 +115,29 @@ public struct DockerfileBases: Equatable, Sendable {
                 local = [:]
             case "COPY", "ADD":
                 if let from = flags["from"] { try note(localExpander.expand(from), line: instruction.line) }
-                guard instruction.keyword == "ADD", flags["checksum"] == nil else { continue }
                 let operands = Array(words.dropFirst(flagCount))
                 let jsonForm = (try? JSONDecoder().decode([String].self, from: Data(operands.joined(separator: " ").utf8)))
                 let sources = try jsonForm.map { $0.dropLast() } ?? operands.dropLast().map(localExpander.expand)[...]
+                if flags["from"] == nil, !instruction.arguments.contains("<<") {
+                    contextSources = contextSources.map { $0 + sources.filter { !Self.isRemote($0) } }
+                } else if instruction.arguments.contains("<<") {
+                    contextSources = nil
+                }
+                guard instruction.keyword == "ADD", flags["checksum"] == nil else { continue }
                 downloads += sources.filter(Self.isRemote)
             case "RUN":
                 for (flag, value) in flagList where flag == "mount" {
-                    for field in value.split(separator: ",") where field.lowercased().hasPrefix("from=") {
+                    let fields = value.split(separator: ",").map(String.init)
+                    for field in fields where field.lowercased().hasPrefix("from=") {
                         try note(localExpander.expand(String(field.dropFirst(5))), line: instruction.line)
+                    }
+                    // A bind mount without `from=` reads the context: `source=` of it, or all of it.
+                    let isBind = fields.contains { $0.lowercased() == "type=bind" } || !fields.contains { $0.lowercased().hasPrefix("type=") }
+                    if isBind, !fields.contains(where: { $0.lowercased().hasPrefix("from=") }) {
+                        let source = fields.first { $0.lowercased().hasPrefix("source=") || $0.lowercased().hasPrefix("src=") }
+                            .map { String($0[$0.index(after: $0.firstIndex(of: "=")!)...]) } ?? "."
+                        let expanded = try localExpander.expand(source)
+                        contextSources = contextSources.map { $0 + [expanded] }
                     }
                 }
             default:
@@ -128,6 +147,8 @@ public struct DockerfileBases: Equatable, Sendable {
         self.stages = stages
         self.otherImages = otherImages
         self.downloads = downloads
+        let whole: Set<String> = [".", "./", "/", ""]
+        self.contextSources = contextSources.flatMap { sources in sources.contains { whole.contains($0) } ? nil : sources }
     }
 
     /// `--name=value` as (lowercased name, value).

@@ -26,6 +26,8 @@ extension DaemonSuites {
             let workspace = try TemporaryDirectory.example()
             defer { workspace.remove() }
 
+            // Sources no earlier build saw, so the first run really compiles.
+            try workspace.write("example/zed/crates/gpui/src/marker.sh", "# \(UUID().uuidString)\n")
             let first = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
             #expect(first.status == 0, "first run failed:\n\(first.stderr)")
             let binary = workspace.url.appendingPathComponent("example/zed-build/zed")
@@ -33,15 +35,22 @@ extension DaemonSuites {
             #expect(version.status == 0 && version.output == "zed 0.190.0 (release)\n")
             #expect(first.stderr.contains("zed:verify: \(binary.path), "))
 
+            // Nothing changed: the inputs' fingerprint matches the output's, so not even the builder is asked.
             let second = try StackProcess.run(["build-zed", "release"], in: workspace.url, environment: environment)
             #expect(second.status == 0, "second run failed:\n\(second.stderr)")
-            let cached = Self.cachedSteps(second.stderr)
-            #expect(cached.contains { $0.contains("RUN --mount=type=cache") }, "the compile step was not cached:\n\(second.stderr)")
+            #expect(second.stderr.contains("zed:build: fingerprint hit"), "\(second.stderr)")
+            #expect(!second.stderr.contains("#1 [internal]"), "the builder was called:\n\(second.stderr)")
+
+            // --force asks BuildKit anyway, which finds every step in its cache.
+            let third = try StackProcess.run(["build-zed", "release", "--force"], in: workspace.url, environment: environment)
+            #expect(third.status == 0, "forced run failed:\n\(third.stderr)")
+            let cached = Self.cachedSteps(third.stderr)
+            #expect(cached.contains { $0.contains("RUN --mount=type=cache") }, "the compile step was not cached:\n\(third.stderr)")
             #expect(cached.contains { $0.contains("COPY . .") })
 
             let records = try workspace.timingRecords()
-            let runs = Set(records.compactMap { $0["run"] as? String })
-            #expect(runs.count == 2)
+            let runs = records.compactMap { $0["phase"] as? String == "total" ? $0["run"] as? String : nil }
+            #expect(runs.count == 3)
             for run in runs {
                 let phases = records.filter { $0["run"] as? String == run }
                 #expect(phases.map { $0["phase"] as? String } == ["zed:check", "zed:build", "zed:verify", "total"])
@@ -49,6 +58,10 @@ extension DaemonSuites {
                 let build = phases[1]
                 #expect(build["builder"] as? String == "local" && build["driver"] as? String == "embedded-buildkit")
             }
+            let loads = runs.map { run in records.first { $0["run"] as? String == run && $0["phase"] as? String == "zed:build" }?["load"] as? String }
+            let caches = runs.map { run in records.first { $0["run"] as? String == run && $0["phase"] as? String == "zed:build" }?["cache"] as? String }
+            #expect(loads == ["none", "fingerprint-hit", "none"])
+            #expect(caches == ["cold", "hot", "hot"])
             // The newcomer case: no helix-shared on this machine, so one warning says the cache is not shared.
             #expect(first.stderr.contains("warning: ") && first.stderr.contains("cache is not shared"))
             #expect(first.stderr.contains("phase ") && first.stderr.contains("zed:build "))
