@@ -86,12 +86,16 @@ struct FingerprintGate: Sendable {
         let key = output.map { "output \($0.path)" } ?? "image \(request.tags.joined(separator: " "))"
         let stored = storedRecord(key)
 
+        let pending = Pending(key: key, record: record, output: output)
         if try isInPlace(record.digest, request: request, output: output, stored: stored) {
+            // The image may come from another workspace's build: keep this one's record, so
+            // that a later change here can be named.
+            if stored?.record != record { remember(pending) }
             return .hit(digest: record.digest)
         }
         let reason = stored.flatMap { FingerprintInput.firstChange(from: $0.record, to: record) }
             ?? (stored == nil ? "no earlier build of it was recorded" : "its result is no longer where the last build put it")
-        return .miss(Pending(key: key, record: record, output: output), reason: reason)
+        return .miss(pending, reason: reason)
     }
 
     /// After a successful build: the record that later runs compare with.

@@ -209,6 +209,41 @@ extension DaemonSuites {
             }
         }
 
+        /// Input fingerprints over the whole pipeline: nothing changed → no builder call for any
+        /// image; one desktop's own file edited → only that desktop (and the sandbox image, which
+        /// carries its new version) is rebuilt, `--explain` names the file, and only it travels.
+        @Test func fingerprintsSkipTheBuilderAndRebuildOnlyWhatChanged() throws {
+            let environment = try Self.environment()
+            let workspace = try TemporaryDirectory.example()
+            defer {
+                workspace.remove()
+                try? Self.removeSandbox(host: environment["DOCKER_HOST"]!)
+            }
+            let first = try Self.stack(["build-sandbox"], in: workspace, environment: environment)
+            #expect(first.status == 0, "\(first.stderr)")
+
+            let second = try Self.stack(["build-sandbox"], in: workspace, environment: environment)
+            #expect(second.status == 0, "\(second.stderr)")
+            let images = ["desktop:ubuntu", "desktop:sway", "sandbox:image"]
+            let secondRun = try #require(try PhaseRecord.runs(workspace).last)
+            for phase in images {
+                #expect(secondRun.first { $0.phase == phase }?.load == "fingerprint-hit", "\(phase):\n\(second.stderr)")
+                // A builder call would print BuildKit's first step.
+                #expect(!second.stderr.contains("[\(phase)] #1 "), "\(phase) called the builder:\n\(second.stderr)")
+            }
+
+            try workspace.write("example/desktop/sway/desktop.conf", try workspace.read("example/desktop/sway/desktop.conf") + "output=HDMI-A-1\n")
+            let third = try Self.stack(["build-sandbox", "--explain"], in: workspace, environment: environment)
+            #expect(third.status == 0, "\(third.stderr)")
+            #expect(third.stderr.contains("desktop:sway: rebuilding because context file desktop/sway/desktop.conf changed"), "\(third.stderr)")
+            let thirdRun = try #require(try PhaseRecord.runs(workspace).last)
+            #expect(thirdRun.first { $0.phase == "desktop:ubuntu" }?.load == "fingerprint-hit")
+            #expect(thirdRun.first { $0.phase == "desktop:sway" }?.load != "fingerprint-hit")
+            #expect(thirdRun.first { $0.phase == "desktop:sway" }?.reason == "context file desktop/sway/desktop.conf changed")
+            let table = tableOutcomes(third.stderr)
+            #expect(table["transfer:ubuntu"] == "skipped" && table["transfer:sway"] == "ok", "\(third.stderr)")
+        }
+
         // MARK: --dry-run
 
         struct DryRun: Sendable, CustomTestStringConvertible {
@@ -276,6 +311,8 @@ struct PhaseRecord: CustomStringConvertible {
     var outcome: String
     var start: Date
     var seconds: Double
+    var load: String?
+    var reason: String?
 
     var description: String { "\(phase) \(outcome) from \(start) for \(seconds) s" }
 
@@ -287,7 +324,8 @@ struct PhaseRecord: CustomStringConvertible {
             PhaseRecord(run: fields["run"] as? String ?? "", command: fields["command"] as? String ?? "",
                         phase: fields["phase"] as? String ?? "", outcome: fields["outcome"] as? String ?? "",
                         start: try #require(formatter.date(from: fields["start"] as? String ?? ""), "start of \(fields)"),
-                        seconds: fields["seconds"] as? Double ?? -1)
+                        seconds: fields["seconds"] as? Double ?? -1,
+                        load: fields["load"] as? String, reason: fields["reason"] as? String)
         }
         var order: [String] = []
         for record in records where !order.contains(record.run) { order.append(record.run) }
