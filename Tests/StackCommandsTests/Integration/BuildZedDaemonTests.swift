@@ -130,9 +130,11 @@ extension DaemonSuites {
 
         /// CI mode: nothing but plain text, and a summary that the documented schema accepts.
         @Test func ciModePrintsNoEscapesAndWritesAValidSummary() throws {
-            let environment = try TestDaemon.environment().merging(["CI": "true"]) { _, new in new }
             let workspace = try TemporaryDirectory.example()
             defer { workspace.remove() }
+            let stepSummary = workspace.url.appendingPathComponent("step-summary.md")
+            try Data("# earlier steps\n".utf8).write(to: stepSummary)
+            let environment = try TestDaemon.environment().merging(["CI": "true", "GITHUB_STEP_SUMMARY": stepSummary.path]) { _, new in new }
             let result = try StackProcess.run(["build-zed", "release", "--summary-json", "summary.json"], in: workspace.url, environment: environment)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(!(result.stdout + result.stderr).contains("\u{1B}"), "an escape sequence was printed")
@@ -143,6 +145,10 @@ extension DaemonSuites {
             let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: workspace.url.appendingPathComponent("summary.json"))) as? [String: Any]
             #expect(summary?["outcome"] as? String == "ok" && summary?["exit_code"] as? Int == 0)
             #expect((summary?["phases"] as? [[String: Any]])?.compactMap { $0["phase"] as? String } == ["zed:check", "zed:build", "zed:verify"])
+            // GitHub Actions' step summary gets the run's table appended, after what was there.
+            let markdown = try String(contentsOf: stepSummary, encoding: .utf8)
+            #expect(markdown.hasPrefix("# earlier steps\n### stack build-zed: ok in "), "\(markdown)")
+            #expect(markdown.contains("| phase | seconds | outcome | load |") && markdown.contains("| zed:build | "), "\(markdown)")
         }
 
         @Test func ctrlCStopsDockerRestoresFilesAndExits130() throws {
