@@ -273,14 +273,10 @@ extension PhaseStatistics {
     }
 }
 
-/// A timing record as read back, with the `cache` field that TimingRecord does not carry yet.
+/// A timing record as read back.
 struct LoggedRecord {
     var record: TimingRecord
-    var cache: CacheState?
-
-    private struct CacheField: Decodable {
-        var cache: CacheState?
-    }
+    var cache: CacheState? { record.cache }
 
     /// Every record in file order; a line that is not one (cut off by a crash, edited by hand)
     /// is skipped with the reason, never fatal. Blank lines are not worth a word.
@@ -292,8 +288,7 @@ struct LoggedRecord {
         for (index, line) in lines.enumerated() where line.contains(where: { !Self.isWhitespace($0) }) {
             let json = Data(line)
             do {
-                records.append(LoggedRecord(record: try decoder.decode(TimingRecord.self, from: json),
-                                            cache: try decoder.decode(CacheField.self, from: json).cache))
+                records.append(LoggedRecord(record: try decoder.decode(TimingRecord.self, from: json)))
             } catch {
                 // Only the last piece has no newline after it: an append that never finished.
                 let unfinished = index == lines.count - 1
