@@ -24,15 +24,18 @@ struct StackProcess {
 
     private final class Marker {}
 
+    /// Runs `program` (the built `stack` unless told otherwise) with `environment` on top of
+    /// this process's (or alone, with `inheriting: false`), feeding it `stdin` if given.
     static func run(
         _ arguments: [String],
         in directory: URL,
         environment: [String: String] = [:],
         inheriting inherit: Bool = true,
-        stdin: String? = nil
+        stdin: String? = nil,
+        program: URL = executable
     ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var merged = inherit ? ProcessInfo.processInfo.environment : [:]
@@ -41,10 +44,15 @@ struct StackProcess {
         process.environment = merged
         let out = Pipe()
         let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         // Read both pipes while the process runs so a chatty build never blocks on a full pipe.
         final class Collected: @unchecked Sendable { var data = Data() }
         let stdoutData = Collected()

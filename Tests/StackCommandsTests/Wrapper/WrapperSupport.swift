@@ -108,36 +108,7 @@ struct WrapperSandbox {
             "DOCKER_CONFIG": temporary.url.appendingPathComponent("docker-config").path,
         ]
         environment.merge(extra) { _, new in new }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = work
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        // Both pipes are read while the process runs, so neither can fill up and block it.
-        final class Collected: @unchecked Sendable { var data = Data() }
-        let collected = Collected()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            collected.data = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return StackProcess.Result(status: process.terminationStatus, stdout: String(decoding: collected.data, as: UTF8.self),
-                                   stderr: String(decoding: stderr, as: UTF8.self))
+        return try StackProcess.run(arguments, in: work, environment: environment, inheriting: false, stdin: stdin, program: executable)
     }
 
     func invocations() throws -> [BuilderResolutionTests.LoggedInvocation] {
