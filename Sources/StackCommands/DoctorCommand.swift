@@ -310,7 +310,8 @@ struct Doctor {
         guard let first = SystemDockerRunner.findExecutable("docker", path: world.environment["PATH"]) else {
             return .problem(subject, "there is no `docker` on PATH", fix: "`stack setup-builder --install-wrapper DIR` with a DIR on PATH", required: false)
         }
-        if SystemDockerRunner.realPath(first) == executable {
+        let launcher = world.environment["STACK_LAUNCHER"].flatMap(SystemDockerRunner.realPath)
+        if let resolved = SystemDockerRunner.realPath(first), resolved == executable || resolved == launcher {
             return .passed(subject, "the first `docker` on PATH, \(first), is this stack")
         }
         return .problem(subject, "the first `docker` on PATH is \(first), not stack, so a plain `docker build` skips the shared-builder checks",

@@ -23,16 +23,18 @@ public struct SystemDockerRunner: DockerRunning {
     }
 
     /// `STACK_DOCKER` when set (a path, or a name looked up on PATH), else `docker` from PATH.
-    /// A `docker` on PATH that is this stack executable (the wrapper, a symlink to stack placed
-    /// earlier on PATH) is passed over: running it would run stack again, for ever.
-    /// `stackExecutable` is that executable's real path, nil where it cannot be told.
+    /// A `docker` on PATH that is this stack (the wrapper: a symlink to the stack executable,
+    /// or to the repository's `./stack` launcher, which says where it is in `STACK_LAUNCHER`)
+    /// is passed over: running it would run stack again, for ever. `stackExecutable` is the
+    /// executable's real path, nil where it cannot be told.
     public static func locate(environment: [String: String], stackExecutable stack: String? = currentExecutable) throws -> SystemDockerRunner {
         let configured = environment["STACK_DOCKER"].flatMap { $0.isEmpty ? nil : $0 }
         let wanted = configured ?? "docker"
-        if wanted.contains("/"), let stack, realPath(wanted) == stack {
+        let selves = Set([stack, environment["STACK_LAUNCHER"].flatMap(realPath)].compactMap { $0 })
+        if wanted.contains("/"), let resolved = realPath(wanted), selves.contains(resolved) {
             throw StackError.dockerMissing("STACK_DOCKER=\(wanted) is this stack executable (the `docker` wrapper), not the docker CLI")
         }
-        guard let executable = findExecutable(wanted, path: environment["PATH"], skipping: stack) else {
+        guard let executable = findExecutable(wanted, path: environment["PATH"], skipping: selves) else {
             let onlyStack = findExecutable(wanted, path: environment["PATH"]) != nil
             let source = configured == nil ? "no `docker` found on PATH" : "STACK_DOCKER=\(wanted) is not an executable file"
             throw StackError.dockerMissing(source + (onlyStack ? " other than this stack (the `docker` wrapper)" : ""))
@@ -40,8 +42,8 @@ public struct SystemDockerRunner: DockerRunning {
         return SystemDockerRunner(program: wanted, executable: executable, environment: environment)
     }
 
-    /// The first executable `name` on `path` whose real path is not `skipping`.
-    static func findExecutable(_ name: String, path: String?, skipping: String? = nil) -> String? {
+    /// The first executable `name` on `path` whose real path is not one of `skipping`.
+    static func findExecutable(_ name: String, path: String?, skipping: Set<String> = []) -> String? {
         if name.contains("/") {
             return access(name, X_OK) == 0 ? name : nil
         }
@@ -49,7 +51,7 @@ public struct SystemDockerRunner: DockerRunning {
             let candidate = "\(directory)/\(name)"
             var info = stat()
             if access(candidate, X_OK) == 0, stat(candidate, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR,
-               skipping == nil || realPath(candidate) != skipping {
+               skipping.isEmpty || !skipping.contains(realPath(candidate) ?? candidate) {
                 return candidate
             }
         }

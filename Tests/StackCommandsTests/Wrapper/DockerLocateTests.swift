@@ -47,4 +47,17 @@ struct DockerLocateTests {
             try machine.locate(["PATH": machine.path("wrapper", "real"), "STACK_DOCKER": machine.wrapper])
         }
     }
+
+    // `ln -s /repo/stack ~/bin/docker`: the symlink leads to the launcher script, not to the
+    // binary; the launcher names itself in STACK_LAUNCHER so that it is passed over too.
+    @Test func aLinkToTheLauncherScriptIsPassedOver() throws {
+        let machine = try Machine()
+        defer { machine.temporary.remove() }
+        let launcher = StackProcess.packageRoot.appendingPathComponent("stack").path
+        let linked = machine.temporary.url.appendingPathComponent("launcher/docker").path
+        try FileManager.default.createDirectory(atPath: machine.temporary.url.appendingPathComponent("launcher").path, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: linked, withDestinationPath: launcher)
+        #expect(try machine.locate(["PATH": machine.path("launcher", "real"), "STACK_LAUNCHER": launcher]) == machine.real)
+        #expect(try machine.locate(["PATH": machine.path("launcher", "real")]) == linked, "without STACK_LAUNCHER the script is not known")
+    }
 }
