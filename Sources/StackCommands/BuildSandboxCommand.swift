@@ -81,6 +81,15 @@ public struct SandboxBuild: Sendable {
         }
 
         let restart = Phase("sandbox:restart", after: [sandboxImage.name]) { phase in
+            // Restarting ends every session inside the sandbox: only when its image changed
+            // (or --force), as long as it is running.
+            if !phase.dryRun, !phase.routine.settings.force,
+               let running = try Self.runningImage(of: sandbox.service, compose: compose, runner: phase.runner),
+               running == (try? ImageReference.id(of: sandbox.image, runner: phase.runner, phase: phase.name)) {
+                try nested.waitUntilAnswering(within: sandbox.waitSeconds, phase: phase)
+                phase.skip("the sandbox already runs \(sandbox.image) (\(running.prefix(19)))")
+                return
+            }
             try phase.run(compose.invocation(["rm", "-f", "-s", sandbox.service]))
             try phase.run(compose.invocation(["up", "-d", "--no-build", sandbox.service]))
             try nested.waitUntilAnswering(within: sandbox.waitSeconds, phase: phase)
@@ -97,6 +106,18 @@ public struct SandboxBuild: Sendable {
         }
 
         return zed + desktopPhases + [sandboxImage, restart] + transfers
+    }
+}
+
+extension SandboxBuild {
+    /// The image ID of the service's running container; nil when none runs.
+    static func runningImage(of service: String, compose: Compose, runner: any DockerRunning) throws -> String? {
+        let containers = try runner.capture(compose.invocation(["ps", "-q", service]), timeout: 60)
+        guard containers.status.succeeded, let container = containers.stdout.split(separator: "\n").first else { return nil }
+        let state = try runner.capture(DockerInvocation(["inspect", "--format", "{{.State.Running}} {{.Image}}", String(container)]), timeout: 60)
+        let fields = state.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard state.status.succeeded, fields.count == 2, fields[0] == "true" else { return nil }
+        return fields[1]
     }
 }
 
@@ -172,9 +193,13 @@ public enum ImageReference {
         return String(name)
     }
 
+    static func id(of image: String, runner: any DockerRunning, phase: String) throws -> String {
+        try runner.checked(DockerInvocation(["image", "inspect", "--format", "{{.Id}}", image]), phase: phase, timeout: 60)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The first 6 hex digits of the image ID, as the sandbox's version files hold them.
     static func version(of image: String, runner: any DockerRunning, phase: String) throws -> String {
-        let id = try runner.checked(DockerInvocation(["image", "inspect", "--format", "{{.Id}}", image]), phase: phase, timeout: 60)
-        return String(id.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "sha256:", with: "").prefix(6))
+        String(try id(of: image, runner: runner, phase: phase).replacingOccurrences(of: "sha256:", with: "").prefix(6))
     }
 }

@@ -156,6 +156,8 @@ extension DaemonSuites {
                 #expect(version == String(id.dropFirst("sha256:".count).prefix(6)))
                 #expect(try TestDaemon.imageID("helix-\(desktop):latest", host: nested) == id, "the sandbox's daemon does not hold this build of \(desktop)")
             }
+            // The sandbox already runs the image just built: it is not restarted (that would end its sessions).
+            #expect(firstTable["sandbox:restart"] == "ok" && secondTable["sandbox:restart"] == "skipped", "\(second.stderr)")
             // `docker push` announces every push with this line.
             #expect(!second.stderr.contains("The push refers to repository"), "the second run pushed again:\n\(second.stderr)")
 
