@@ -14,6 +14,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
         public var builder: String?
         public var driver: String?
         public var load: LoadPath?
+        public var cache: CacheState?
+        /// Why it rebuilt: the first input that changed, or why no fingerprint could be used.
+        public var reason: String?
     }
 
     public var schema: Int
@@ -47,7 +50,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
         driver = builder?.driver
         phases = report.phases.map { phase in
             PhaseSummary(phase: phase.name, outcome: phase.outcome, start: phase.start, seconds: (phase.seconds * 1000).rounded() / 1000,
-                         after: phase.dependencies, builder: phase.builder, driver: phase.driver, load: phase.load)
+                         after: phase.dependencies, builder: phase.builder, driver: phase.driver, load: phase.load,
+                         cache: phase.cache, reason: phase.reason)
         }
         criticalPath = report.criticalPath.flatMap { $0.count > 1 ? $0.map(\.name) : nil }
     }

@@ -6,13 +6,15 @@ struct RunSummaryTests {
     static let t0 = Date(timeIntervalSince1970: 1_795_929_600)
 
     static func report(error: Error? = nil) -> PlanExecutor.Report {
-        func phase(_ name: String, _ outcome: PhaseOutcome, _ start: Double?, _ seconds: Double, after: [String] = [], load: LoadPath? = nil) -> PhaseResult {
+        func phase(_ name: String, _ outcome: PhaseOutcome, _ start: Double?, _ seconds: Double, after: [String] = [], load: LoadPath? = nil,
+                   cache: CacheState? = nil, reason: String? = nil) -> PhaseResult {
             PhaseResult(name: name, outcome: outcome, start: start.map { t0 + $0 }, seconds: seconds,
-                        builder: load == nil ? nil : "local", driver: load == nil ? nil : "embedded-buildkit", load: load, dependencies: after)
+                        builder: load == nil ? nil : "local", driver: load == nil ? nil : "embedded-buildkit", load: load,
+                        cache: cache, reason: reason, dependencies: after)
         }
         return PlanExecutor.Report(phases: [
-            phase("desktop:ubuntu", .ok, 0, 2.5, load: .fingerprintHit),
-            phase("desktop:sway", .failed, 0, 1.25, load: LoadPath.none),
+            phase("desktop:ubuntu", .ok, 0, 2.5, load: .fingerprintHit, cache: .hot),
+            phase("desktop:sway", .failed, 0, 1.25, load: LoadPath.none, cache: .cold, reason: "context file desktop/sway/desktop.conf changed"),
             phase("sandbox:image", .notRun, nil, 0, after: ["desktop:ubuntu", "desktop:sway"]),
         ], error: error, start: t0, seconds: 2.5)
     }
