@@ -50,35 +50,21 @@ enum TestDaemon {
     struct ServicesMissing: Error, CustomStringConvertible {
         var variables: [String]
         var description: String {
-            "CI is set but \(variables.joined(separator: ", ")) \(variables.count == 1 ? "is" : "are") not: .ci/run must start the test dockerd, the nested dockerd and the registry (see .ci/run and .ci/dockerd.sh)"
+            "CI is set but \(variables.joined(separator: ", ")) \(variables.count == 1 ? "is" : "are") not: .ci/run must start the test dockerd, the nested dockerd and the registry (.ci/services.sh)"
         }
     }
 
-    nonisolated(unsafe) private static var imported = false
-    private static let lock = NSLock()
-
-    /// Nothing can be pulled here, so the example's only base image is made from the
-    /// busybox-static binary and imported under the name the Dockerfiles use.
+    /// Nothing can be pulled here: the services script (.ci/services.sh, which .ci/run and
+    /// scripts/with-daemons use) imports the example's only base image into the daemon.
     static func ensureBaseImage(host: String) throws {
-        try lock.withLock {
-            if imported { return }
-            if try docker(["image", "inspect", baseImage], host: host).status != 0 {
-                let rootfs = try TemporaryDirectory("busybox-rootfs")
-                defer { rootfs.remove() }
-                try FileManager.default.createDirectory(at: rootfs.url.appendingPathComponent("bin"), withIntermediateDirectories: true)
-                try FileManager.default.createDirectory(at: rootfs.url.appendingPathComponent("tmp"), withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: rootfs.url.appendingPathComponent("bin/busybox").path)
-                let applets = try run("/bin/busybox", ["--list"])
-                guard applets.status == 0 else { throw CommandFailed(what: "busybox --list", result: applets) }
-                for applet in applets.output.split(separator: "\n") where applet != "busybox" {
-                    try FileManager.default.createSymbolicLink(atPath: rootfs.url.appendingPathComponent("bin/\(applet)").path, withDestinationPath: "busybox")
-                }
-                let imported = try run("/bin/sh", ["-c", "tar -C \"$1\" -c . | \"$2\" import - \"$3\"", "sh", rootfs.url.path, cli, baseImage],
-                                       environment: ["DOCKER_HOST": host])
-                guard imported.status == 0 else { throw CommandFailed(what: "docker import", result: imported) }
-            }
-            imported = true
+        guard try docker(["image", "inspect", baseImage], host: host).status == 0 else {
+            throw BaseImageMissing(host: host)
         }
+    }
+
+    struct BaseImageMissing: Error, CustomStringConvertible {
+        var host: String
+        var description: String { "\(host) has no \(TestDaemon.baseImage): start the test daemons with .ci/services.sh (scripts/with-daemons swift test), which imports it" }
     }
 
     static func docker(_ arguments: [String], host: String) throws -> CommandResult {
