@@ -111,7 +111,7 @@ struct Doctor {
         var buildx: (any DockerRunning)?
         if let docker {
             findings.append(checkDaemon(docker.runner))
-            let buildxFinding = checkBuildx(docker)
+            let buildxFinding = checkBuildx(docker, needed: buildxNeeded(configuration.builder, docker: docker))
             findings.append(buildxFinding)
             if buildxFinding.mark == .passed { buildx = docker.runner }
         } else {
@@ -157,6 +157,10 @@ struct Doctor {
     struct DockerCLI {
         var runner: any DockerRunning
         var location: String
+        var version: String
+
+        /// Before 23.0 the CLI has BuildKit built in (`DOCKER_BUILDKIT=1 docker build`).
+        var hasBuiltInBuildKit: Bool { Int(version.prefix { $0.isNumber }).map { $0 < 23 } ?? false }
     }
 
     private func checkDocker() -> (Finding, DockerCLI?) {
@@ -177,7 +181,7 @@ struct Doctor {
             return (.problem(subject, "\(location) (from \(source)) does not say its version\(said.isEmpty ? "" : " (it said: \(said))")",
                              fix: "point STACK_DOCKER at a working docker CLI", required: true), nil)
         }
-        return (.passed(subject, "\(location) (from \(source)), version \(client)"), DockerCLI(runner: runner, location: location))
+        return (.passed(subject, "\(location) (from \(source)), version \(client)"), DockerCLI(runner: runner, location: location, version: client))
     }
 
     private func checkDaemon(_ runner: any DockerRunning) -> Finding {
@@ -197,7 +201,18 @@ struct Doctor {
         }
     }
 
-    private func checkBuildx(_ docker: DockerCLI) -> Finding {
+    /// Whether builds stop without buildx, by BuilderResolver's rules: they go on (locally,
+    /// with a warning) when no builder is named, or stack.yaml's builder may be missing
+    /// (`required: false`) or fall back (`fallback: local`) — but only if this CLI has BuildKit
+    /// built in.
+    private func buildxNeeded(_ settings: BuilderSettings, docker: DockerCLI) -> Bool {
+        guard docker.hasBuiltInBuildKit else { return true }
+        guard let wanted = wantedBuilder(settings) else { return false }
+        if settings.fallback == .local { return false }
+        return wanted.fromEnvironment || settings.required
+    }
+
+    private func checkBuildx(_ docker: DockerCLI, needed: Bool) -> Finding {
         let subject = "buildx"
         let fix = "install the docker buildx plugin (Debian 13 and later: `apt-get install docker-buildx`; Docker's apt repository: `docker-buildx-plugin`), or set STACK_DOCKER to a CLI that has one"
         do {
@@ -207,7 +222,8 @@ struct Doctor {
                 let words = answer.firstLineSaid.split(separator: " ")
                 return .passed(subject, "docker buildx \(words.count > 1 ? String(words[1]) : answer.firstLineSaid)")
             }
-            return .problem(subject, "not installed for \(docker.location) (docker said: \(answer.firstLineSaid))", fix: fix, required: true)
+            let consequence = needed ? "" : "; builds use this CLI's built-in BuildKit instead, without the shared cache"
+            return .problem(subject, "not installed for \(docker.location) (docker said: \(answer.firstLineSaid))\(consequence)", fix: fix, required: needed)
         } catch {
             return .problem(subject, "cannot run `docker buildx version`: \(error)", fix: fix, required: true)
         }
