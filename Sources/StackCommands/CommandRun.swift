@@ -98,7 +98,7 @@ public struct CommandRun {
             dryRun: options.dryRun
         )
         let runID = Self.newRunID(at: world.clock())
-        let executor = PlanExecutor(command: command, runID: runID, routine: routine, console: world.console, dryRun: options.dryRun,
+        let executor = PlanExecutor(routine: routine, console: world.console, dryRun: options.dryRun,
                                     jobs: options.jobs ?? workspace.configuration.jobs, announcesPhases: !transparent, clock: world.clock)
         let report = executor.execute(phases, cancellator: world.cancellator)
         if !options.dryRun, found != nil {

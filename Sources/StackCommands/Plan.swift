@@ -102,8 +102,6 @@ public struct PhaseResult: Equatable, Sendable {
 /// throws away work the shared cache would keep, and a stopped transfer leaves nothing to
 /// clean up either way.
 public struct PlanExecutor {
-    public var command: String
-    public var runID: String
     public var routine: BuildRoutine
     public var console: Console
     public var dryRun: Bool
@@ -112,10 +110,8 @@ public struct PlanExecutor {
     public var announcesPhases: Bool
     public var clock: @Sendable () -> Date
 
-    public init(command: String, runID: String, routine: BuildRoutine, console: Console, dryRun: Bool, jobs: Int = 1,
+    public init(routine: BuildRoutine, console: Console, dryRun: Bool, jobs: Int = 1,
                 announcesPhases: Bool = true, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.command = command
-        self.runID = runID
         self.routine = routine
         self.console = console
         self.dryRun = dryRun

@@ -65,7 +65,7 @@ struct LoadStrategyTests {
             settings: BuildRoutine.Settings(load: LoadSettings(strategy: strategy, registry: registry)),
             console: output.console, dryRun: false
         )
-        let executor = PlanExecutor(command: "t", runID: "r", routine: routine, console: output.console, dryRun: false)
+        let executor = PlanExecutor(routine: routine, console: output.console, dryRun: false)
         let report = executor.execute([Phase("image:foo") { try $0.build(BuildRequest(context: ".", tags: ["foo"])) }], cancellator: Cancellator())
         return Run(phase: report.phases[0], runner: runner, stderr: output.stderr)
     }

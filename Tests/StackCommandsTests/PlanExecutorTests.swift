@@ -23,7 +23,7 @@ struct PlanExecutorTests {
             settings: BuildRoutine.Settings(), console: console, dryRun: dryRun
         )
         let clock = SteppingClock()
-        return PlanExecutor(command: "demo", runID: "r", routine: routine, console: console, dryRun: dryRun, jobs: jobs, clock: clock.read)
+        return PlanExecutor(routine: routine, console: console, dryRun: dryRun, jobs: jobs, clock: clock.read)
     }
 
     struct Boom: Error {}
