@@ -69,6 +69,9 @@ public protocol DockerRunning: Sendable {
     func stream(_ invocation: DockerInvocation, lines: (@Sendable (String) -> Void)?) throws -> ProcessStatus
     /// Runs with stdout and stderr collected; stopped with SIGKILL once `timeout` seconds pass.
     func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput
+    /// Replaces this process with docker (the wrapper's pass-through), so docker's output,
+    /// signals and exit code are its own; returns only when that fails, with the exit code.
+    func replaceProcess(with invocation: DockerInvocation) -> Int32
 }
 
 extension DockerRunning {

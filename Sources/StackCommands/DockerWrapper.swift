@@ -216,10 +216,16 @@ public enum DockerWrapper {
             if let builder = build.builder { world.environment["BUILDX_BUILDER"] = builder }
             return runBuild(build, world: world)
         case let .composeBuild(compose, environment):
-            var world = world
-            world.environment = environment.applied(to: world.environment)
-            if let builder = compose.builder { world.environment["BUILDX_BUILDER"] = builder }
-            return runComposeBuild(compose, world: world)
+            var composing = world
+            composing.environment = environment.applied(to: world.environment)
+            // Without the compose plugin nothing can read the project the way `docker compose`
+            // would; the real docker then answers `docker compose build` itself, as without stack.
+            let runner = try? composing.makeRunner(composing.environment)
+            guard let runner, (try? Compose.detectFlavor(runner: runner)) == .plugin else {
+                return execRealDocker(arguments, world: world)
+            }
+            if let builder = compose.builder { composing.environment["BUILDX_BUILDER"] = builder }
+            return runComposeBuild(compose, world: composing)
         }
     }
 
@@ -310,24 +316,16 @@ public enum DockerWrapper {
     /// docker's exit code and signals reach the caller as if the wrapper were not there.
     /// Returns only when docker cannot be started.
     static func execRealDocker(_ arguments: [String], world: RunEnvironment) -> Int32 {
-        let docker: SystemDockerRunner
+        let docker: any DockerRunning
         do {
-            docker = try SystemDockerRunner.locate(environment: world.environment)
+            docker = try world.makeRunner(world.environment)
         } catch {
             return report(error, world: world)
         }
-        // stack ignores SIGINT and SIGTERM itself (the Cancellator handles them), and ignored
-        // signals stay ignored across exec: docker gets the defaults back, as the runner's
-        // children do, and an empty signal mask.
-        for signalNumber in [SIGINT, SIGTERM, SIGPIPE, SIGQUIT] { signal(signalNumber, SIG_DFL) }
-        var noMask = sigset_t()
-        sigemptyset(&noMask)
-        sigprocmask(SIG_SETMASK, &noMask, nil)
-        let argv = (["docker"] + arguments).map { strdup($0) } + [nil]
-        let envp = world.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        execve(docker.executable, argv, envp)
-        let reason = String(cString: strerror(errno))
-        (argv + envp).forEach { free($0) }
-        return report(StackError.dockerMissing("cannot run \(docker.executable): \(reason)"), world: world)
+        let code = docker.replaceProcess(with: DockerInvocation(arguments))
+        if code == 126 || code == 127 {
+            world.console.info("stack: error: cannot run \(docker.program) \(arguments.first ?? ""): \(String(cString: strerror(errno))); check STACK_DOCKER or PATH.")
+        }
+        return code
     }
 }

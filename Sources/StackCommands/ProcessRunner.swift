@@ -147,6 +147,22 @@ public struct SystemDockerRunner: DockerRunning {
         )
     }
 
+    public func replaceProcess(with invocation: DockerInvocation) -> Int32 {
+        guard let (path, argv0) = try? executable(for: invocation.tool) else { return 127 }
+        // stack ignores SIGINT and SIGTERM itself (the Cancellator handles them), and ignored
+        // signals stay ignored across exec: docker gets the defaults back, as the runner's
+        // children do, and an empty signal mask.
+        for signalNumber in [SIGINT, SIGTERM, SIGPIPE, SIGQUIT] { signal(signalNumber, SIG_DFL) }
+        var noMask = sigset_t()
+        sigemptyset(&noMask)
+        sigprocmask(SIG_SETMASK, &noMask, nil)
+        let argv = ([argv0] + invocation.arguments).map { strdup($0) } + [nil]
+        let envp = environment.merging(invocation.environment) { _, new in new }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        execve(path, argv, envp)
+        (argv + envp).forEach { free($0) }
+        return 126
+    }
+
     private func makePipe() throws -> [Int32] {
         var descriptors: [Int32] = [0, 0]
         guard pipe(&descriptors) == 0 else {

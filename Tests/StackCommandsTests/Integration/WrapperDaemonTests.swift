@@ -49,6 +49,20 @@ extension DaemonSuites {
             _ = try installed.docker(["rmi", tag])
         }
 
+        // Debian's 20.10 CLI has no compose plugin: through the wrapper, `docker compose build`
+        // ends exactly as it does without it (compose is asked first, and its refusal is passed on).
+        @Test func composeBuildWithoutThePluginEndsAsTheRealDockerDoes() throws {
+            let installed = try Installed()
+            defer { installed.folder.remove() }
+            try installed.folder.write("docker-compose.yaml", "services:\n  app:\n    build: .\n")
+            let wrapped = try installed.docker(["compose", "build"])
+            let real = try StackProcess.run(["compose", "build"], in: installed.folder.url, environment: installed.environment, inheriting: false,
+                                            program: URL(fileURLWithPath: TestDaemon.cli))
+            #expect(real.status != 0)
+            #expect(wrapped.status == real.status, "wrapper: \(wrapped.stderr)\nreal: \(real.stderr)")
+            #expect(wrapped.stderr.contains("'compose' is not a docker command"), "\(wrapped.stderr)")
+        }
+
         @Test func aFailingBuildExitsOneWithDockersOwnWords() throws {
             let installed = try Installed()
             defer { installed.folder.remove() }

@@ -64,6 +64,12 @@ final class ScriptedRunner: DockerRunning, @unchecked Sendable {
     func capture(_ invocation: DockerInvocation, timeout: Double?) throws -> CapturedOutput {
         answer(invocation)
     }
+
+    /// Recorded like any other invocation; the answer's exit code stands for docker's.
+    func replaceProcess(with invocation: DockerInvocation) -> Int32 {
+        if case .exited(let code) = answer(invocation).status { return code }
+        return 1
+    }
 }
 
 /// Collects what a command printed, split the way a terminal would see it.

@@ -146,6 +146,7 @@ struct DockerWrapperEndToEndTests {
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try sandbox.invocations() == [
+            LoggedInvocation(["compose", "version"]),
             LoggedInvocation(["compose", "-f", "compose.yaml", "config", "--format", "json", "api"]),
             LoggedInvocation(["buildx", "inspect"]),
             LoggedInvocation(["images", "--no-trunc", "-q", "helix-api:latest"]),
