@@ -3,7 +3,8 @@
 # plays the daemon inside Helix's sandbox, and a registry on loopback. Everything lives in one
 # state directory and `stop_services` stops all of it.
 
-packages=(docker.io busybox-static docker-registry docker-compose curl chromium)
+packages=(docker.io busybox-static docker-registry docker-compose curl chromium iproute2)
+nested_bridge=stack-nested0
 
 install_packages() {
     local missing=() package
@@ -25,11 +26,13 @@ install_packages() {
 start_services() {
     local state=$1 port attempt
     mkdir -p "$state"
-    # The sandbox's daemon only pulls images from the registry; it runs no containers, so it
-    # needs no bridge or iptables rules. It starts first because dockerd with --bridge=none
-    # deletes any docker0 it finds; the main dockerd, started next, creates docker0 again.
+    # The sandbox's daemon only pulls images from the registry and runs no containers, but it
+    # needs a bridge of its own: with --bridge=none dockerd deletes any docker0 it finds, which
+    # would cut off the main daemon's (or a developer's own) containers.
     echo "--- starting the nested dockerd (the sandbox's daemon)"
-    STACK_TEST_NESTED_DOCKER_HOST=$(.ci/dockerd.sh start "$state/nested" --bridge=none --iptables=false)
+    ip link show "$nested_bridge" >/dev/null 2>&1 || ip link add "$nested_bridge" type bridge
+    ip link set "$nested_bridge" up
+    STACK_TEST_NESTED_DOCKER_HOST=$(.ci/dockerd.sh start "$state/nested" --bridge="$nested_bridge" --iptables=false --ip-masq=false)
     echo "--- starting the main dockerd"
     STACK_TEST_DOCKER_HOST=$(.ci/dockerd.sh start "$state/dockerd")
     export STACK_TEST_NESTED_DOCKER_HOST STACK_TEST_DOCKER_HOST
@@ -94,5 +97,6 @@ stop_services() {
     fi
     .ci/dockerd.sh stop "$state/nested" || true
     .ci/dockerd.sh stop "$state/dockerd" || true
+    ip link delete "$nested_bridge" 2>/dev/null || true
     rm -rf "$state" 2>/dev/null || true
 }
