@@ -45,6 +45,7 @@ public final class BuildRoutine: @unchecked Sendable {
     let dryRun: Bool
     private let lock = NSLock()
     private var resolution: Result<BuilderChoice, Error>?
+    private var baseImageIDs: [String: String?] = [:]
 
     public init(runner: any DockerRunning, resolver: BuilderResolver, settings: Settings, console: Console, dryRun: Bool) {
         self.runner = runner
@@ -117,13 +118,26 @@ public final class BuildRoutine: @unchecked Sendable {
             try loadThroughRegistry(request, reference: reference, on: builder, in: phase)
         }
         if case .miss(let pending, _) = fingerprint { gate?.remember(pending) }
+        // An image just built may be another's base: ask again from now on.
+        if case .image = request.result { lock.withLock { baseImageIDs.removeAll() } }
     }
 
     private var gate: FingerprintGate? {
         settings.fingerprintState.map { state in
             FingerprintGate(stateDirectory: state.appendingPathComponent("fingerprints"), workspaceState: state,
-                            trustUnpinnedTags: settings.trustUnpinnedTags, runner: runner)
+                            trustUnpinnedTags: settings.trustUnpinnedTags, runner: runner,
+                            baseImageID: { [self] reference in try baseImageID(reference) })
         }
+    }
+
+    /// Base images are asked about once until the run builds an image (which may be a base):
+    /// the desktops and the sandbox share busybox in the example.
+    private func baseImageID(_ reference: String) throws -> String? {
+        if let known = lock.withLock({ baseImageIDs[reference] }) { return known }
+        let result = try runner.capture(DockerInvocation(["image", "inspect", "--format", "{{.Id}}", reference]), timeout: 60)
+        let id = result.status.succeeded ? result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        lock.withLock { baseImageIDs[reference] = .some(id) }
+        return id
     }
 
     /// Before any builder call: when nothing that goes into the result changed and the result

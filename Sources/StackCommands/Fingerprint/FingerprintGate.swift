@@ -19,6 +19,8 @@ struct FingerprintGate: Sendable {
     var workspaceState: URL
     var trustUnpinnedTags: Bool
     var runner: any DockerRunning
+    /// The local daemon's ID for a base image, asked once per run however many images use it.
+    var baseImageID: @Sendable (String) throws -> String?
 
     enum Verdict {
         case hit(digest: String)
@@ -66,8 +68,7 @@ struct FingerprintGate: Sendable {
         var localIDs: [String: String] = [:]
         if seesLocalImages {
             for case .tag(let reference) in bases.images {
-                let result = try runner.capture(DockerInvocation(["image", "inspect", "--format", "{{.Id}}", reference]), timeout: 60)
-                if result.status.succeeded { localIDs[reference] = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+                localIDs[reference] = try baseImageID(reference)
             }
         }
         let identities: [String: String]
