@@ -126,9 +126,7 @@ public enum BuildRoute {
     /// local daemon (nil: absent); it is only consulted by `smart`.
     public static func loadPlan(for request: BuildRequest, on builder: BuilderChoice, strategy: LoadStrategy,
                                 registry: String?, localImageIDs: [String: String?]) -> LoadPlan {
-        guard case .image = request.result, builder.needsLoad, !request.callerChoseOutput else {
-            return .single(.asRequested, path: .none)
-        }
+        guard mustLoad(request, on: builder) else { return .single(.asRequested, path: .none) }
         let changedVia: LoadStrategy = registry == nil ? .tarball : .registry
         switch strategy {
         case .tarball:
@@ -146,6 +144,13 @@ public enum BuildRoute {
             }
             return .probeFirst(then: changedVia)
         }
+    }
+
+    /// Whether the result must be moved into the daemon: an image from a builder that keeps
+    /// its results (not the `docker` driver), where the caller chose no output of its own.
+    public static func mustLoad(_ request: BuildRequest, on builder: BuilderChoice) -> Bool {
+        guard case .image = request.result else { return false }
+        return builder.needsLoad && !request.callerChoseOutput
     }
 
     /// After the probe: unchanged when every tag the daemon has already points at the probed

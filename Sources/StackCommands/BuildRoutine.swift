@@ -81,8 +81,8 @@ public final class BuildRoutine: @unchecked Sendable {
         }
         let fingerprint = try checkFingerprint(&request, on: builder, in: phase)
         if case .hit = fingerprint { return }
-        let needsLocalFacts = settings.load.strategy == .smart && !dryRun
-            && BuildRoute.loadPlan(for: request, on: builder, strategy: .smart, registry: nil, localImageIDs: [:]) != .single(.asRequested, path: .none)
+        // Only `smart` compares with the daemon's images, and only for a result it must load.
+        let needsLocalFacts = settings.load.strategy == .smart && !dryRun && BuildRoute.mustLoad(request, on: builder)
         let local = needsLocalFacts ? try localImageIDs(request.tags) : [:]
         let plan = BuildRoute.loadPlan(for: request, on: builder, strategy: settings.load.strategy, registry: settings.load.registry, localImageIDs: local)
 
