@@ -79,8 +79,8 @@ public final class BuildRoutine: @unchecked Sendable {
         if phase.outputLines != nil || settings.plainProgress, request.progress == nil, !(request.passthrough ?? request.extraArguments).contains(where: { $0.hasPrefix("--progress") }) {
             request.progress = "plain"
         }
-        let fingerprint = try checkFingerprint(&request, on: builder, in: phase)
-        if case .hit = fingerprint { return }
+        let fingerprint = checkFingerprint(&request, on: builder, in: phase)
+        if case .hit? = fingerprint { return }
         // Only `smart` compares with the daemon's images, and only for a result it must load.
         let needsLocalFacts = settings.load.strategy == .smart && !dryRun && BuildRoute.mustLoad(request, on: builder)
         let local = needsLocalFacts ? try localImageIDs(request.tags) : [:]
@@ -117,7 +117,7 @@ public final class BuildRoutine: @unchecked Sendable {
         case .registry(let reference):
             try loadThroughRegistry(request, reference: reference, on: builder, in: phase)
         }
-        if case .miss(let pending, _) = fingerprint { gate?.remember(pending) }
+        if case .miss(let pending, _)? = fingerprint { gate?.remember(pending) }
         // An image just built may be another's base: ask again from now on.
         if case .image = request.result { lock.withLock { baseImageIDs.removeAll() } }
     }
@@ -142,13 +142,13 @@ public final class BuildRoutine: @unchecked Sendable {
 
     /// Before any builder call: when nothing that goes into the result changed and the result
     /// is in place, the phase is done (`fingerprint-hit`). Otherwise the image gets its new
-    /// fingerprint as a label, and the phase records why it rebuilt.
-    private func checkFingerprint(_ request: inout BuildRequest, on builder: BuilderChoice, in phase: PhaseContext) throws -> FingerprintGate.Verdict {
+    /// fingerprint as a label, and the phase records why it rebuilt. nil: not checked at all.
+    private func checkFingerprint(_ request: inout BuildRequest, on builder: BuilderChoice, in phase: PhaseContext) -> FingerprintGate.Verdict? {
         // A person's own `docker build` (the wrapper) is passed through untouched: no label.
-        guard let gate, request.passthrough == nil, !settings.force else { return .notUsed("") }
+        guard let gate, request.passthrough == nil, !settings.force else { return nil }
         if dryRun {
             phase.console.output("# \(phase.name) first compares the inputs' fingerprint; the build below runs only when something changed")
-            return .notUsed("")
+            return nil
         }
         let verdict = gate.check(request, builder: builder)
         switch verdict {
